@@ -1,0 +1,43 @@
+"""The FastAPI application: REST API under /api/v1 and the web console at /."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from gridcare import __version__
+from gridcare.api.routes import archives, health
+from gridcare.config import Settings
+from gridcare.storage.database import Database, open_database
+from gridcare.web import pages
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
+    """Build the application for ``settings``; opens (and migrates) the database unless one is given."""
+    owns_database = database is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_database:
+            app.state.database.dispose()
+
+    app = FastAPI(
+        title="gridcare",
+        version=__version__,
+        description="营销、计量与用电信息采集平台 API — marketing, metering and data acquisition.",
+        docs_url=f"{API_PREFIX}/docs",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = database or open_database(settings)
+    for router in (health.router, archives.router):
+        app.include_router(router, prefix=API_PREFIX)
+    pages.mount(app)
+    return app

@@ -1,0 +1,47 @@
+"""Options and helpers shared by the CLI command groups."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from gridcare.config import ConfigError, Settings, load_settings
+from gridcare.storage.database import Database, open_database
+
+console = Console()
+err_console = Console(stderr=True)
+
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir", help="Data directory holding all state [env GRIDCARE_DATA_DIR, default ./data]."
+    ),
+]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", help="TOML settings file [env GRIDCARE_CONFIG, default <data-dir>/gridcare.toml]."
+    ),
+]
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print ``message`` as an error and exit with ``code`` (2 = bad input)."""
+    err_console.print(f"[bold red]错误 error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def settings_from(data_dir: Path | None = None, config: Path | None = None, **flags: Any) -> Settings:
+    """Settings for a command: flags over environment over file over defaults."""
+    try:
+        return load_settings(config_file=config, data_dir=data_dir, **flags)
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+def database_from(settings: Settings) -> Database:
+    """The installation's database, migrated to the newest schema."""
+    return open_database(settings)
