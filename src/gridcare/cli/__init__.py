@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from gridcare import __version__
-from gridcare.cli import db, serve
+from gridcare.cli import db, readings, serve
 
 app = typer.Typer(
     name="gridcare",
@@ -16,6 +16,7 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(serve.app, name="serve")
+app.add_typer(readings.app, name="readings")
 
 
 @app.command()

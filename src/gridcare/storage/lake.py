@@ -1,0 +1,177 @@
+"""The readings lake: Parquet files partitioned by freeze day, queried with DuckDB.
+
+Layout under ``<data_dir>/lake``::
+
+    _wal/readings-000000000001.arrows      durable write-ahead segments (not yet in Parquet)
+    readings/day=2026-11-22/part-000000000001.parquet
+
+Rows arrive through :meth:`ReadingsLake.append` (durable when it returns) and move to Parquet with
+:meth:`ReadingsLake.flush`. A part file is named after the segment it came from, so replaying a segment
+after a crash rewrites the same file instead of adding a copy. Readings are never overwritten: an estimate
+or an edit is a new row with a higher ``version`` and its ``source``; :meth:`ReadingsLake.current` picks,
+per (meter, di, freeze_time), an actual reading over any estimate, then the highest version.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from gridcare.storage.wal import ArrowWal
+from gridcare.timeutil import BEIJING, now_beijing
+
+TZ = "Asia/Shanghai"
+VALUE_TYPE = pa.decimal128(18, 4)
+READINGS_SCHEMA = pa.schema(
+    [
+        pa.field("meter", pa.string(), nullable=False),  # 12-digit meter address
+        pa.field("di", pa.string(), nullable=False),  # DL/T 645 data identifier, e.g. "05060101"
+        pa.field("freeze_time", pa.timestamp("s", tz=TZ), nullable=False),
+        pa.field("value", VALUE_TYPE),  # register value in the DI's unit ([kWh] for energy); null = missing
+        pa.field("version", pa.int32(), nullable=False),  # 1 for what the meter sent; higher for edits
+        pa.field("source", pa.string(), nullable=False),  # "actual" | "estimated" | "edited"
+        pa.field("received_at", pa.timestamp("ms", tz=TZ), nullable=False),
+        pa.field("frame_ref", pa.string()),  # raw frame archive reference, for "why is my bill this"
+    ]
+)
+SOURCES = ("actual", "estimated", "edited")
+
+
+def readings_table(rows: Iterable[dict[str, Any]]) -> pa.Table:
+    """Build a readings table from dicts (missing optional keys get defaults: version 1, actual, now)."""
+    received = now_beijing()
+    cols: dict[str, list[Any]] = {name: [] for name in READINGS_SCHEMA.names}
+    for row in rows:
+        cols["meter"].append(row["meter"])
+        cols["di"].append(row["di"])
+        cols["freeze_time"].append(row["freeze_time"])
+        value = row.get("value")
+        cols["value"].append(None if value is None else Decimal(str(value)))
+        cols["version"].append(row.get("version", 1))
+        cols["source"].append(row.get("source", "actual"))
+        cols["received_at"].append(row.get("received_at", received))
+        cols["frame_ref"].append(row.get("frame_ref"))
+    return pa.table(cols, schema=READINGS_SCHEMA)
+
+
+def _write_atomically(table: pa.Table, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    tmp.replace(path)
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class ReadingsLake:
+    """Readings of one installation (see the module docstring for the layout)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.readings_dir = root / "readings"
+        self.readings_dir.mkdir(parents=True, exist_ok=True)
+        self.wal = ArrowWal(root / "_wal", "readings", READINGS_SCHEMA)
+
+    # -- writing ---------------------------------------------------------------------------------
+    def append(self, table: pa.Table) -> None:
+        """Make ``table`` durable (write-ahead, fsync'd). Safe to acknowledge the data afterwards."""
+        if table.num_rows:
+            self.wal.append(table.cast(READINGS_SCHEMA))
+
+    def flush(self) -> int:
+        """Move every closed and the open write-ahead segment into Parquet; returns rows moved."""
+        moved = 0
+        for seq in self.wal.rotate():
+            table = self.wal.read(seq)
+            moved += table.num_rows
+            self._write_partitions(table, f"part-{seq:012d}")
+            self.wal.release([seq])
+        return moved
+
+    def _write_partitions(self, table: pa.Table, stem: str) -> None:
+        if table.num_rows == 0:
+            return
+        days = pc.strftime(table["freeze_time"], format="%Y-%m-%d")
+        for day in pc.unique(days).to_pylist():
+            part = table.filter(pc.equal(days, day))
+            _write_atomically(part, self.readings_dir / f"day={day}" / f"{stem}.parquet")
+
+    # -- reading ---------------------------------------------------------------------------------
+    def _files(self, start: date | None, end: date | None) -> list[str]:
+        files: list[str] = []
+        for day_dir in sorted(self.readings_dir.glob("day=*")):
+            day = date.fromisoformat(day_dir.name[4:])
+            if (start is None or day >= start) and (end is None or day <= end):
+                files.extend(str(p) for p in sorted(day_dir.glob("*.parquet")))
+        return files
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection in Beijing time."""
+        con = duckdb.connect()
+        con.execute(f"SET TimeZone = '{TZ}'")
+        return con
+
+    def raw(self, start: date | None = None, end: date | None = None) -> pa.Table:
+        """Every stored row (all versions, write-ahead rows included) with freeze day in [start, end]."""
+        files = self._files(start, end)
+        tables = [pq.ParquetDataset(files, schema=READINGS_SCHEMA).read()] if files else []
+        tables.extend(self.wal.read(seq) for seq in self.wal.segments())  # durable, not yet in Parquet
+        table = pa.concat_tables(tables) if tables else READINGS_SCHEMA.empty_table()
+        if start is not None or end is not None:
+            days = pc.strftime(table["freeze_time"], format="%Y-%m-%d")
+            low = pc.greater_equal(days, (start or date.min).isoformat())
+            high = pc.less_equal(days, (end or date.max).isoformat())
+            table = table.filter(pc.and_(low, high))
+        return table
+
+    def current(
+        self, start: date | None = None, end: date | None = None, dis: Sequence[str] = ()
+    ) -> pa.Table:
+        """One row per (meter, di, freeze_time): actual over estimate, then highest version, then latest."""
+        table = self.raw(start, end)
+        con = self.connect()
+        con.register("r", table)
+        where = ""
+        if dis:
+            where = "WHERE di IN (" + ", ".join(f"'{d}'" for d in dis if d.isalnum()) + ")"
+        result = con.sql(
+            f"""
+            SELECT * FROM r {where}
+            QUALIFY row_number() OVER (
+                PARTITION BY meter, di, freeze_time
+                ORDER BY (source = 'actual') DESC, version DESC, received_at DESC) = 1
+            ORDER BY meter, di, freeze_time
+            """
+        ).to_arrow_table()
+        con.close()
+        return result.cast(READINGS_SCHEMA)
+
+    def export(self, out: Path, start: date | None = None, end: date | None = None) -> int:
+        """Write the current readings (meter, di, freeze_time, value) to a Parquet file; returns rows."""
+        table = self.current(start, end).select(["meter", "di", "freeze_time", "value"])
+        out.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, out)
+        return table.num_rows
+
+    def days(self) -> list[date]:
+        """Freeze days present in Parquet."""
+        return sorted(date.fromisoformat(d.name[4:]) for d in self.readings_dir.glob("day=*"))
+
+
+def freeze_instant(day: date) -> datetime:
+    """The daily freeze instant: 00:00 Beijing time of ``day``."""
+    return datetime(day.year, day.month, day.day, tzinfo=BEIJING)

@@ -1,0 +1,115 @@
+"""Write-ahead files: durable, append-only Arrow IPC segments.
+
+A batch handed to :meth:`ArrowWal.append` is on disk (written and fsync'd) when the call returns; only
+then may the front-end confirm the frame that carried it. Segments are rotated by :meth:`rotate`; a
+consumer turns closed segments into Parquet and then removes them with :meth:`release`. After a crash,
+:meth:`closed_segments` plus the segment that was open are replayed; a torn last batch (the process died
+mid-write, so it was never acknowledged) is dropped.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.ipc as ipc
+
+_SEGMENT = re.compile(r"^(?P<name>[a-z_]+)-(?P<seq>\d{12})\.arrows$")
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class ArrowWal:
+    """A directory of numbered Arrow IPC stream segments for one ``schema``."""
+
+    def __init__(self, directory: Path, name: str, schema: pa.Schema) -> None:
+        self.directory = directory
+        self.name = name
+        self.schema = schema
+        self._lock = threading.Lock()
+        directory.mkdir(parents=True, exist_ok=True)
+        existing = self._segments()
+        self._seq = (max(existing) + 1) if existing else 1
+        self._file: pa.OSFile | None = None
+        self._writer: ipc.RecordBatchStreamWriter | None = None
+
+    def _path(self, seq: int) -> Path:
+        return self.directory / f"{self.name}-{seq:012d}.arrows"
+
+    def segments(self) -> list[int]:
+        """Every segment number on disk (closed or open), oldest first. Reading them is safe while
+        another process appends: only complete batches are returned."""
+        return self._segments()
+
+    def _segments(self) -> list[int]:
+        seqs = []
+        for entry in self.directory.iterdir():
+            match = _SEGMENT.match(entry.name)
+            if match and match.group("name") == self.name:
+                seqs.append(int(match.group("seq")))
+        return sorted(seqs)
+
+    def _open(self) -> ipc.RecordBatchStreamWriter:
+        if self._writer is None:
+            path = self._path(self._seq)
+            self._file = pa.OSFile(str(path), "wb")
+            self._writer = ipc.new_stream(self._file, self.schema)
+            _fsync_dir(self.directory)
+        return self._writer
+
+    def append(self, batch: pa.RecordBatch | pa.Table) -> None:
+        """Write ``batch`` and fsync it. When this returns the rows survive a crash."""
+        with self._lock:
+            writer = self._open()
+            writer.write(batch)
+            assert self._file is not None
+            self._file.flush()
+            os.fsync(self._file.fileno())
+
+    def rotate(self) -> list[int]:
+        """Close the open segment (if any) and return every closed segment number, oldest first."""
+        with self._lock:
+            if self._writer is not None:
+                self._writer.close()
+                assert self._file is not None
+                self._file.close()
+                self._writer = None
+                self._file = None
+                self._seq += 1
+            return [s for s in self._segments() if s < self._seq]
+
+    def read(self, seq: int) -> pa.Table:
+        """All complete batches of segment ``seq``; a torn tail is dropped."""
+        return pa.Table.from_batches(list(self._batches(self._path(seq))), schema=self.schema)
+
+    def _batches(self, path: Path) -> Iterator[pa.RecordBatch]:
+        try:
+            reader = ipc.open_stream(pa.memory_map(str(path)))
+        except (pa.ArrowInvalid, OSError):
+            return  # died before the schema was written: nothing was acknowledged
+        while True:
+            try:
+                yield reader.read_next_batch()
+            except StopIteration:
+                return
+            except (pa.ArrowInvalid, OSError):
+                return  # torn last batch: never acknowledged
+
+    def release(self, seqs: list[int]) -> None:
+        """Delete segments whose rows are now durable elsewhere."""
+        for seq in seqs:
+            self._path(seq).unlink(missing_ok=True)
+        _fsync_dir(self.directory)
+
+    def close(self) -> None:
+        self.rotate()
