@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -108,3 +108,25 @@ def test_reads_include_durable_rows_not_yet_flushed(tmp_path: Path) -> None:
     reader = ReadingsLake(tmp_path)  # e.g. `gridcare readings export` while the front-end runs
     assert reader.current().column("value").to_pylist() == [Decimal("3.0000"), Decimal("4.0000")]
     assert reader.current(DAY2, DAY2).column("value").to_pylist() == [Decimal("4.0000")]
+
+
+def test_frame_archive_keeps_bytes_and_errors(tmp_path: Path) -> None:
+    from gridcare.storage.frames import FrameArchive, RawFrame, frames_table
+    from gridcare.timeutil import BEIJING
+
+    ts = datetime(2026, 11, 22, 0, 5, tzinfo=BEIJING)
+    archive = FrameArchive(tmp_path)
+    archive.append(
+        frames_table(
+            [
+                RawFrame("f1", ts, "0171-02082", "127.0.0.1:5000", "up", b"\x68\x32\x00"),
+                RawFrame("f2", ts, None, "127.0.0.1:5001", "up", b"\x00\xff", "bad_delimiter", "no 68H"),
+            ]
+        )
+    )
+    archive.flush()
+    rows = archive.raw(DAY2, DAY2).to_pylist()
+    assert [(r["frame_id"], r["frame"], r["error_code"]) for r in rows] == [
+        ("f1", b"\x68\x32\x00", None),
+        ("f2", b"\x00\xff", "bad_delimiter"),
+    ]

@@ -39,7 +39,10 @@ READINGS_SCHEMA = pa.schema(
         pa.field("value", VALUE_TYPE),  # register value in the DI's unit ([kWh] for energy); null = missing
         pa.field("version", pa.int32(), nullable=False),  # 1 for what the meter sent; higher for edits
         pa.field("source", pa.string(), nullable=False),  # "actual" | "estimated" | "edited"
-        pa.field("received_at", pa.timestamp("ms", tz=TZ), nullable=False),
+        pa.field("method", pa.string()),  # estimation method, for estimated rows
+        pa.field("recorded_at", pa.timestamp("ms", tz=TZ), nullable=False),  # when it became known
+        pa.field("who", pa.string()),  # operator, for edited rows
+        pa.field("why", pa.string()),  # reason, for edited rows
         pa.field("frame_ref", pa.string()),  # raw frame archive reference, for "why is my bill this"
     ]
 )
@@ -58,8 +61,9 @@ def readings_table(rows: Iterable[dict[str, Any]]) -> pa.Table:
         cols["value"].append(None if value is None else Decimal(str(value)))
         cols["version"].append(row.get("version", 1))
         cols["source"].append(row.get("source", "actual"))
-        cols["received_at"].append(row.get("received_at", received))
-        cols["frame_ref"].append(row.get("frame_ref"))
+        cols["recorded_at"].append(row.get("recorded_at", received))
+        for optional in ("method", "who", "why", "frame_ref"):
+            cols[optional].append(row.get(optional))
     return pa.table(cols, schema=READINGS_SCHEMA)
 
 
@@ -77,20 +81,22 @@ def _write_atomically(table: pa.Table, path: Path) -> None:
         os.close(fd)
 
 
-class ReadingsLake:
-    """Readings of one installation (see the module docstring for the layout)."""
+class DayPartitionedStore:
+    """Append-only rows of ``schema``: durable write-ahead segments, then Parquet under
+    ``<root>/<name>/day=YYYY-MM-DD/`` by the Beijing date of ``time_column``."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, name: str, schema: pa.Schema, time_column: str) -> None:
         self.root = root
-        self.readings_dir = root / "readings"
-        self.readings_dir.mkdir(parents=True, exist_ok=True)
-        self.wal = ArrowWal(root / "_wal", "readings", READINGS_SCHEMA)
+        self.schema = schema
+        self.time_column = time_column
+        self.data_dir = root / name
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.wal = ArrowWal(root / "_wal", name, schema)
 
-    # -- writing ---------------------------------------------------------------------------------
     def append(self, table: pa.Table) -> None:
         """Make ``table`` durable (write-ahead, fsync'd). Safe to acknowledge the data afterwards."""
         if table.num_rows:
-            self.wal.append(table.cast(READINGS_SCHEMA))
+            self.wal.append(table.cast(self.schema))
 
     def flush(self) -> int:
         """Move every closed and the open write-ahead segment into Parquet; returns rows moved."""
@@ -105,19 +111,35 @@ class ReadingsLake:
     def _write_partitions(self, table: pa.Table, stem: str) -> None:
         if table.num_rows == 0:
             return
-        days = pc.strftime(table["freeze_time"], format="%Y-%m-%d")
+        days = pc.strftime(table[self.time_column], format="%Y-%m-%d")
         for day in pc.unique(days).to_pylist():
             part = table.filter(pc.equal(days, day))
-            _write_atomically(part, self.readings_dir / f"day={day}" / f"{stem}.parquet")
+            _write_atomically(part, self.data_dir / f"day={day}" / f"{stem}.parquet")
 
-    # -- reading ---------------------------------------------------------------------------------
     def _files(self, start: date | None, end: date | None) -> list[str]:
         files: list[str] = []
-        for day_dir in sorted(self.readings_dir.glob("day=*")):
+        for day_dir in sorted(self.data_dir.glob("day=*")):
             day = date.fromisoformat(day_dir.name[4:])
             if (start is None or day >= start) and (end is None or day <= end):
                 files.extend(str(p) for p in sorted(day_dir.glob("*.parquet")))
         return files
+
+    def raw(self, start: date | None = None, end: date | None = None) -> pa.Table:
+        """Every stored row (write-ahead rows included) whose day is in [start, end]."""
+        files = self._files(start, end)
+        tables = [pq.ParquetDataset(files, schema=self.schema).read()] if files else []
+        tables.extend(self.wal.read(seq) for seq in self.wal.segments())  # durable, not yet in Parquet
+        table = pa.concat_tables(tables) if tables else self.schema.empty_table()
+        if start is not None or end is not None:
+            days = pc.strftime(table[self.time_column], format="%Y-%m-%d")
+            low = pc.greater_equal(days, (start or date.min).isoformat())
+            high = pc.less_equal(days, (end or date.max).isoformat())
+            table = table.filter(pc.and_(low, high))
+        return table
+
+    def days(self) -> list[date]:
+        """Days present in Parquet."""
+        return sorted(date.fromisoformat(d.name[4:]) for d in self.data_dir.glob("day=*"))
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection in Beijing time."""
@@ -125,18 +147,12 @@ class ReadingsLake:
         con.execute(f"SET TimeZone = '{TZ}'")
         return con
 
-    def raw(self, start: date | None = None, end: date | None = None) -> pa.Table:
-        """Every stored row (all versions, write-ahead rows included) with freeze day in [start, end]."""
-        files = self._files(start, end)
-        tables = [pq.ParquetDataset(files, schema=READINGS_SCHEMA).read()] if files else []
-        tables.extend(self.wal.read(seq) for seq in self.wal.segments())  # durable, not yet in Parquet
-        table = pa.concat_tables(tables) if tables else READINGS_SCHEMA.empty_table()
-        if start is not None or end is not None:
-            days = pc.strftime(table["freeze_time"], format="%Y-%m-%d")
-            low = pc.greater_equal(days, (start or date.min).isoformat())
-            high = pc.less_equal(days, (end or date.max).isoformat())
-            table = table.filter(pc.and_(low, high))
-        return table
+
+class ReadingsLake(DayPartitionedStore):
+    """Readings of one installation (see the module docstring for the layout)."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root, "readings", READINGS_SCHEMA, "freeze_time")
 
     def current(
         self, start: date | None = None, end: date | None = None, dis: Sequence[str] = ()
@@ -153,7 +169,7 @@ class ReadingsLake:
             SELECT * FROM r {where}
             QUALIFY row_number() OVER (
                 PARTITION BY meter, di, freeze_time
-                ORDER BY (source = 'actual') DESC, version DESC, received_at DESC) = 1
+                ORDER BY (source = 'actual') DESC, version DESC, recorded_at DESC) = 1
             ORDER BY meter, di, freeze_time
             """
         ).to_arrow_table()
@@ -166,10 +182,6 @@ class ReadingsLake:
         out.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(table, out)
         return table.num_rows
-
-    def days(self) -> list[date]:
-        """Freeze days present in Parquet."""
-        return sorted(date.fromisoformat(d.name[4:]) for d in self.readings_dir.glob("day=*"))
 
 
 def freeze_instant(day: date) -> datetime:

@@ -1,0 +1,74 @@
+"""What the front-end must know of the archives: which terminals exist and which meter is behind each
+measuring point (Pn) of each terminal. Loaded from the database, refreshed on demand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from gridcare.archives.models import Meter, MeteringPoint, Terminal
+
+
+@dataclass(frozen=True)
+class PointInfo:
+    """A metering point as the front-end needs it."""
+
+    metering_point_id: int
+    pn: int
+    meter_address: str
+
+
+@dataclass
+class TerminalInfo:
+    terminal_id: int
+    area: str
+    number: int
+    points: dict[int, PointInfo] = field(default_factory=dict)  # by Pn
+
+    @property
+    def key(self) -> str:
+        return terminal_key(self.area, self.number)
+
+
+def terminal_key(area: str, number: int) -> str:
+    """The display address "AAAA-NNNNN" used in logs, the raw archive and the simulator."""
+    return f"{area}-{number:05d}"
+
+
+class Directory:
+    """Terminals by (area code, terminal number), with their current metering points."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+        self.terminals: dict[tuple[str, int], TerminalInfo] = {}
+
+    def load(self, on: date | None = None) -> None:
+        """Read terminals and the metering points valid on ``on`` (default: current ones)."""
+        terminals: dict[tuple[str, int], TerminalInfo] = {}
+        by_id: dict[int, TerminalInfo] = {}
+        with self._sessions() as session:
+            for t in session.scalars(select(Terminal)):
+                info = TerminalInfo(t.id, t.area_code, t.terminal_number)
+                terminals[(t.area_code, t.terminal_number)] = info
+                by_id[t.id] = info
+            stmt = (
+                select(MeteringPoint.id, MeteringPoint.terminal_id, MeteringPoint.point_number, Meter.address)
+                .join(Meter, Meter.id == MeteringPoint.meter_id)
+                .where(MeteringPoint.terminal_id.is_not(None), MeteringPoint.point_number.is_not(None))
+            )
+            if on is None:
+                stmt = stmt.where(MeteringPoint.valid_to.is_(None))
+            else:
+                stmt = stmt.where(
+                    MeteringPoint.valid_from <= on,
+                    or_(MeteringPoint.valid_to.is_(None), MeteringPoint.valid_to > on),
+                )
+            for mp_id, terminal_id, pn, address in session.execute(stmt):
+                by_id[terminal_id].points[int(pn)] = PointInfo(mp_id, int(pn), address)
+        self.terminals = terminals
+
+    def find(self, area: str, number: int) -> TerminalInfo | None:
+        return self.terminals.get((area, number))
