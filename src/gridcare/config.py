@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 ENV_PREFIX = "GRIDCARE_"
 CONFIG_FILE_NAME = "gridcare.toml"
+MIN_AUDIT_RETENTION_DAYS = 180
 
 
 class ConfigError(ValueError):
@@ -36,12 +37,80 @@ class Settings(BaseModel):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     demo_customers: int = Field(default=2000, ge=0, description="customers `make run` creates when empty")
     demo_seed: int = 1
+    frontend_host: str = Field(default="127.0.0.1", description="address terminals connect to")
+    frontend_port: int = Field(default=9100, ge=0, le=65535, description="Q/GDW 1376.1 TCP port")
+    reread_days: int = Field(default=3, ge=0, le=62, description="补抄 window: freezes of the last N days")
+    reread_interval_s: float = Field(default=600.0, gt=0, description="seconds between re-read passes")
+    terminal_idle_timeout_s: float = Field(default=300.0, gt=0, description="close silent connections [s]")
+
+    # security: accounts, sessions, two factors, audit, risk warnings, HTTP hardening
+    lockout_attempts: int = Field(default=5, ge=1, le=100, description="failed logins before a lockout")
+    lockout_minutes: int = Field(default=15, ge=1, description="how long a locked account stays locked")
+    idle_timeout_minutes: int = Field(default=30, ge=1, description="a session idle this long ends")
+    session_lifetime_hours: int = Field(default=12, ge=1, description="absolute session lifetime")
+    password_max_age_days: int | None = Field(
+        default=None, ge=1, description="force a password change after this many days (等保 profile: 90)"
+    )
+    totp_required_for_all: bool = Field(
+        default=False, description="two-factor login for every staff account, not only administrators"
+    )
+    audit_retention_days: int = Field(default=180, description="audit records older than this may be pruned")
+    key_file: Path | None = Field(
+        default=None, description="personal-data keyring (JSON, 0600); default <data_dir>/keys/keyring.json"
+    )
+    tls_cert_file: Path | None = Field(
+        default=None, description="TLS certificate (PEM); the prod profile needs it"
+    )
+    tls_key_file: Path | None = Field(default=None, description="TLS private key (PEM)")
+    login_rate_per_minute: int = Field(
+        default=10, ge=1, description="login attempts per address and username"
+    )
+    api_rate_per_minute: int = Field(default=600, ge=1, description="API requests per client address")
+    alert_window_minutes: int = Field(default=15, ge=1, description="window the risk-warning rules count in")
+    alert_login_failures: int = Field(
+        default=5, ge=1, description="failed logins per user/address in a window"
+    )
+    alert_personal_data_views: int = Field(default=20, ge=1, description="full personal-data views per user")
+    alert_remote_commands: int = Field(default=20, ge=1, description="remote-control commands per user")
+    alert_malformed_frames: int = Field(default=100, ge=1, description="malformed frames per terminal")
 
     @model_validator(mode="after")
     def _check_profile(self) -> Settings:
         if self.profile == "prod" and not (self.database_url or "").startswith("postgresql"):
             raise ValueError("database_url: the prod profile needs a postgresql:// URL")
+        if self.audit_retention_days < MIN_AUDIT_RETENTION_DAYS:
+            raise ValueError(
+                f"audit_retention_days: must be at least {MIN_AUDIT_RETENTION_DAYS} days "
+                f"(audit logs are kept six months), got {self.audit_retention_days}"
+            )
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            missing = "tls_key_file" if self.tls_key_file is None else "tls_cert_file"
+            raise ValueError(f"{missing}: tls_cert_file and tls_key_file are set together")
         return self
+
+    def check_can_serve(self) -> None:
+        """Refuse to serve HTTP in a configuration that is unsafe for the profile (raises ConfigError).
+
+        The prod profile needs TLS; a certificate or key that is named must exist.
+        """
+        if self.profile == "prod" and not self.tls_enabled:
+            raise ConfigError(
+                "tls_cert_file: the prod profile refuses to start without TLS (tls_cert_file, tls_key_file)"
+            )
+        for name in ("tls_cert_file", "tls_key_file"):
+            path = getattr(self, name)
+            if path is not None and not Path(path).is_file():
+                raise ConfigError(f"{name}: {path} not found")
+
+    @property
+    def tls_enabled(self) -> bool:
+        """True when the server itself terminates TLS (cookies are then Secure and HSTS is sent)."""
+        return self.tls_cert_file is not None and self.tls_key_file is not None
+
+    @property
+    def keyring_path(self) -> Path:
+        """The keyring file in force (``key_file`` or ``<data_dir>/keys/keyring.json``)."""
+        return self.key_file if self.key_file is not None else self.data_dir / "keys" / "keyring.json"
 
     @property
     def db_url(self) -> str:

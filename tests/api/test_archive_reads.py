@@ -6,21 +6,28 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.support.archive import AREA_A, STATION_A, build_small_archive
 
 from gridcare.api.app import create_app
 from gridcare.api.deps import get_principal
 from gridcare.config import Settings
 from gridcare.security.principal import Principal
+from gridcare.storage import migrate
 from gridcare.storage.database import Database
 from gridcare.storage.db import transaction
+from tests.security.helpers import make_staff, token_for
+from tests.support.archive import AREA_A, STATION_A, build_small_archive
 
 
 @pytest.fixture
 def client(settings: Settings, database: Database) -> Iterator[TestClient]:
+    """Logged in as an analyst of the company (whole tree in scope): bearer token for the API, the
+    session cookie for the console."""
     with transaction(database.sessions) as session:
         build_small_archive(session)
+    token = token_for(database, settings, make_staff(database, settings, "analyst1", ["analyst"], "C01"))
     with TestClient(create_app(settings, database)) as c:
+        c.headers["Authorization"] = f"Bearer {token}"
+        c.cookies.set("gridcare_session", token)
         yield c
 
 
@@ -28,7 +35,7 @@ def test_health(client: TestClient) -> None:
     body = client.get("/api/v1/health").json()
     assert body["status"] == "ok"
     assert body["database"] == "sqlite"
-    assert body["schema_revision"] == "0001"
+    assert body["schema_revision"] == migrate.head_revision(client.app.state.database.engine)  # type: ignore[attr-defined]
 
 
 def test_customers_paged_and_masked(client: TestClient) -> None:

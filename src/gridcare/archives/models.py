@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from gridcare.security.crypto import EncryptedText
 from gridcare.storage.base import Base, personal
 
 
@@ -172,7 +173,9 @@ class MeterBox(Base):
 
 
 class Customer(Base):
-    """A customer account (户). ``id_number``, ``phone`` and ``address`` are personal data."""
+    """A customer account (户). ``id_number``, ``phone`` and ``address`` are personal data, encrypted at
+    rest (AES-GCM, :class:`~gridcare.security.crypto.EncryptedText`): they read and write as plain ``str``
+    but cannot be searched in SQL."""
 
     __tablename__ = "customers"
     __table_args__ = (CheckConstraint("contracted_capacity_kva >= 0", name="capacity_not_negative"),)
@@ -180,9 +183,9 @@ class Customer(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_no: Mapped[str] = mapped_column(String(20), unique=True, doc="户号")
     name: Mapped[str] = mapped_column(String(100))
-    id_number: Mapped[str] = mapped_column(String(64), default="", info=personal())
-    phone: Mapped[str] = mapped_column(String(64), default="", info=personal())
-    address: Mapped[str] = mapped_column(String(255), default="", info=personal())
+    id_number: Mapped[str] = mapped_column(EncryptedText(), default="", info=personal())
+    phone: Mapped[str] = mapped_column(EncryptedText(), default="", info=personal())
+    address: Mapped[str] = mapped_column(EncryptedText(), default="", info=personal())
     customer_class: Mapped[CustomerClass] = mapped_column(_enum(CustomerClass, "customer_class"), index=True)
     voltage_level: Mapped[VoltageLevel] = mapped_column(_enum(VoltageLevel, "voltage_level"))
     contracted_capacity_kva: Mapped[Decimal] = mapped_column(Numeric(12, 2), doc="[kVA]")

@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from gridcare.config import Settings
+from gridcare.security.crypto import bind_keyring
 from gridcare.storage import migrate
 from gridcare.storage.db import make_engine, make_session_factory
 
@@ -27,6 +28,7 @@ def open_database(settings: Settings, upgrade: bool = True) -> Database:
     """Open the installation's database, creating the data directory and migrating to head if asked."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.db_url)
+    bind_keyring(engine, settings.keyring_path)  # personal data columns are encrypted with this key file
     if upgrade:
         migrate.upgrade(engine)
     return Database(engine=engine, sessions=make_session_factory(engine))
