@@ -9,10 +9,6 @@ import pytest
 from gridcare.acquisition.channel import Priority, RequestFailed, TerminalChannel
 
 
-def reply(seq: int, fin: int = 1) -> dict[str, object]:
-    return {"seq": {"seq": seq, "fin": fin}}
-
-
 def test_priority_order_and_one_outstanding() -> None:
     async def scenario() -> list[str]:
         sent: list[str] = []
@@ -21,7 +17,7 @@ def test_priority_order_and_one_outstanding() -> None:
         async def send(frame: bytes) -> None:
             sent.append(frame.decode())
             seq = int(frame.decode().split(":")[1])
-            asyncio.get_running_loop().call_later(0.01, channel.deliver, seq, reply(seq))
+            asyncio.get_running_loop().call_later(0.01, channel.deliver, seq, f"reply{seq}")
 
         channel = TerminalChannel(send)
         futures = [
@@ -62,13 +58,14 @@ def test_multi_frame_reply_and_unexpected_seq() -> None:
 
         async def send(frame: bytes) -> None:
             loop = asyncio.get_running_loop()
-            loop.call_soon(channel.deliver, 0, reply(0, fin=0))
-            loop.call_soon(channel.deliver, 0, reply(0, fin=1))
+            loop.call_soon(channel.deliver, 0, "part1", False)
+            loop.call_soon(channel.deliver, 0, "part2", True)
 
         channel = TerminalChannel(send)
         channel.start()
         frames = await channel.submit(lambda s: b"x")
-        stray = channel.deliver(5, reply(5))
+        assert frames == ["part1", "part2"]
+        stray = channel.deliver(5, "stray")
         await channel.close()
         return len(frames), stray
 

@@ -45,7 +45,7 @@ class Request:
     retries: int = field(default=2, compare=False)
     backoff_s: float = field(default=1.0, compare=False)
     label: str = field(default="", compare=False)
-    future: asyncio.Future[list[dict[str, Any]]] = field(
+    future: asyncio.Future[list[Any]] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future(), compare=False
     )
 
@@ -59,7 +59,7 @@ class TerminalChannel:
         self._send = send
         self._queue: asyncio.PriorityQueue[Request] = asyncio.PriorityQueue()
         self._seq = 0
-        self._waiting: tuple[int, list[dict[str, Any]], asyncio.Future[None]] | None = None
+        self._waiting: tuple[int, list[Any], asyncio.Future[None]] | None = None
         self._worker: asyncio.Task[None] | None = None
         self.closed = False
 
@@ -82,7 +82,7 @@ class TerminalChannel:
         retries: int = 2,
         label: str = "",
         backoff_s: float = 1.0,
-    ) -> asyncio.Future[list[dict[str, Any]]]:
+    ) -> asyncio.Future[list[Any]]:
         """Queue a request; the future resolves to the reply frames (decoded objects) or RequestFailed."""
         request = Request(int(priority), next(self._orders), build, timeout_s, retries, backoff_s, label)
         if self.closed:
@@ -91,16 +91,20 @@ class TerminalChannel:
             self._queue.put_nowait(request)
         return request.future
 
-    def deliver(self, seq: int, frame: dict[str, Any]) -> bool:
-        """Hand a reply frame to the outstanding request; True when it was expected.
+    def expects(self, seq: int) -> bool:
+        """True when a request with sequence number ``seq`` is waiting for its reply."""
+        return self._waiting is not None and self._waiting[0] == seq
 
-        The request completes with the frame whose FIN bit is set (a single frame normally).
+    def deliver(self, seq: int, reply: Any, fin: bool = True) -> bool:
+        """Hand a reply to the outstanding request; True when it was expected.
+
+        The request completes with the reply whose FIN bit is set (a single frame normally).
         """
         if self._waiting is None or self._waiting[0] != seq:
             return False
-        _seq, frames, done = self._waiting
-        frames.append(frame)
-        if frame["seq"]["fin"] and not done.done():
+        _seq, replies, done = self._waiting
+        replies.append(reply)
+        if fin and not done.done():
             done.set_result(None)
         return True
 
@@ -121,7 +125,7 @@ class TerminalChannel:
         while True:
             seq = self._seq
             self._seq = (self._seq + 1) % 16
-            frames: list[dict[str, Any]] = []
+            frames: list[Any] = []
             done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._waiting = (seq, frames, done)
             try:

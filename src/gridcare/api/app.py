@@ -8,10 +8,21 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from gridcare import __version__
-from gridcare.api.routes import archives, health
+from gridcare.api.routes import (
+    acquisition,
+    alerts,
+    archive_transfer,
+    archives,
+    audit,
+    auth,
+    bills,
+    health,
+    users,
+)
 from gridcare.config import Settings
+from gridcare.security.middleware import install_security
 from gridcare.storage.database import Database, open_database
-from gridcare.web import pages
+from gridcare.web import login, pages
 
 API_PREFIX = "/api/v1"
 
@@ -37,7 +48,11 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.database = database or open_database(settings)
-    for router in (health.router, archives.router):
+    for router in (health.router, archives.router, archive_transfer.router, acquisition.router, bills.router):
         app.include_router(router, prefix=API_PREFIX)
+    for router in (auth.router, users.router, users.personal_router, audit.router, alerts.router):
+        app.include_router(router, prefix=API_PREFIX)
+    app.include_router(login.router)
+    install_security(app, settings, app.state.database)
     pages.mount(app)
     return app

@@ -5,7 +5,8 @@ from __future__ import annotations
 import typer
 
 from gridcare import __version__
-from gridcare.cli import db, readings, serve
+from gridcare.cli import admin, archives, audit, bill, db, demo, frame, kpi, readings, serve, simulate
+from gridcare.cli import run as run_cmd
 
 app = typer.Typer(
     name="gridcare",
@@ -17,6 +18,15 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(serve.app, name="serve")
 app.add_typer(readings.app, name="readings")
+app.add_typer(admin.app, name="admin")
+app.add_typer(audit.app, name="audit")
+app.add_typer(frame.app, name="frame")
+app.add_typer(demo.app, name="demo")
+app.add_typer(archives.app, name="archives")
+app.add_typer(bill.app, name="bill")
+app.add_typer(kpi.app, name="kpi")
+app.command("simulate")(simulate.simulate)
+run_cmd.register(app)
 
 
 @app.command()

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
 from typing import Annotated
 
 import typer
 import uvicorn
 
+from gridcare.acquisition.station import open_station
 from gridcare.api.app import create_app
 from gridcare.cli.common import ConfigOption, DataDirOption, console, settings_from
+from gridcare.config import Settings
 
 app = typer.Typer(help="服务 Run the API and web console.", invoke_without_command=True)
 
@@ -33,3 +37,36 @@ def serve(
         f"gridcare console: [bold]http://{settings.host}:{settings.port}/[/]  (Ctrl-C 停止 to stop)"
     )
     uvicorn.run(web_app, host=settings.host, port=settings.port, log_level=settings.log_level)
+
+
+@app.command("frontend")
+def frontend(
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+    host: Annotated[
+        str | None, typer.Option("--host", help="Address to listen on [default 127.0.0.1].")
+    ] = None,
+    port: Annotated[int | None, typer.Option("--port", help="TCP port for terminals [default 9100].")] = None,
+) -> None:
+    """Run the master-station front-end alone: terminals connect over TCP (Q/GDW 1376.1)."""
+    settings = settings_from(data_dir, config, frontend_host=host, frontend_port=port)
+    asyncio.run(run_station(settings))
+
+
+async def run_station(settings: Settings) -> None:
+    """Start the master station on ``settings`` and serve until cancelled (Ctrl-C / SIGTERM)."""
+    station = open_station(settings)
+    bound = await station.start(settings.frontend_host, settings.frontend_port)
+    console.print(
+        f"采集前置机 front-end listening on [bold]{settings.frontend_host}:{bound}[/] (Ctrl-C 停止 to stop)"
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await station.stop()
+        station.db.dispose()
+        console.print("前置机已停止 front-end stopped")

@@ -18,13 +18,13 @@ def is_bcd_byte(b: int) -> bool:
 
 def bcd_to_int(data: bytes, offset: int = 0) -> int:
     """Decode little-endian packed BCD ``data`` to an int. ``offset`` is only used in error positions."""
-    value = 0
-    for i in range(len(data) - 1, -1, -1):
-        b = data[i]
+    text = data[::-1].hex()
+    if text.isdigit():  # the common case, done in C: every nibble is 0..9
+        return int(text)
+    for i, b in enumerate(data):
         if not is_bcd_byte(b):
             raise BadBcd(f"byte {b:02X} is not BCD", offset + i)
-        value = value * 100 + (b >> 4) * 10 + (b & 0x0F)
-    return value
+    return 0  # empty data
 
 
 def int_to_bcd(value: int, length: int) -> bytes:
@@ -39,7 +39,7 @@ def int_to_bcd(value: int, length: int) -> bytes:
 
 
 def digits_to_bcd(digits: str) -> bytes:
-    """"201000000012" -> b'\\x12\\x00\\x00\\x00\\x10\\x20' (low byte first)."""
+    """ "201000000012" -> b'\\x12\\x00\\x00\\x00\\x10\\x20' (low byte first)."""
     if len(digits) % 2 or not digits.isdigit():
         raise BadField(f"{digits!r} is not an even number of decimal digits")
     return bytes(int(digits[i : i + 2], 16) for i in range(len(digits) - 2, -1, -2))
@@ -47,10 +47,11 @@ def digits_to_bcd(digits: str) -> bytes:
 
 def bcd_to_digits(data: bytes, offset: int = 0) -> str:
     """Little-endian BCD bytes -> digit string, most significant first."""
-    for i, b in enumerate(data):
-        if not is_bcd_byte(b):
-            raise BadBcd(f"byte {b:02X} is not BCD", offset + i)
-    return "".join(f"{b:02X}" for b in reversed(data))
+    text = data[::-1].hex().upper()
+    if text.isdigit() or not data:
+        return text
+    bcd_to_int(data, offset)  # raises BadBcd naming the first bad byte
+    return text
 
 
 def bcd_to_decimal(data: bytes, decimals: int, signed: bool = False, offset: int = 0) -> Decimal:
@@ -65,7 +66,9 @@ def bcd_to_decimal(data: bytes, decimals: int, signed: bool = False, offset: int
     return value.scaleb(-decimals)
 
 
-def decimal_to_bcd(value: Decimal | int | float | str, length: int, decimals: int, signed: bool = False) -> bytes:
+def decimal_to_bcd(
+    value: Decimal | int | float | str, length: int, decimals: int, signed: bool = False
+) -> bytes:
     """Encode ``value`` with ``decimals`` implied places into ``length`` BCD bytes (sign in the top bit)."""
     d = Decimal(str(value)).scaleb(decimals)
     if d != d.to_integral_value():

@@ -14,6 +14,7 @@ import contextlib
 import json
 import logging
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -103,6 +104,7 @@ class SimTerminal:
     seed: int = 0
     connected: bool = False
     frames_sent: int = 0
+    last_request: float = 0.0  # time.monotonic() of the last request from the master station
     _pseq: int = 0
     _unconfirmed: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
 
@@ -224,6 +226,7 @@ class SimTerminal:
             return
         if frame.control.prm != 1:
             return
+        self.last_request = time.monotonic()
         t = self.clock()
         if self.faults.drop_reply(self.key, t, rng):
             return

@@ -1,6 +1,8 @@
 """Imports every room's SQL models so that ``Base.metadata`` is complete (Alembic, create_all)."""
 
+from gridcare.acquisition import models as acquisition_models
 from gridcare.archives import models as archives_models
+from gridcare.security import models as security_models
 from gridcare.storage.base import Base
 
-__all__ = ["Base", "archives_models"]
+__all__ = ["Base", "acquisition_models", "archives_models", "security_models"]

@@ -67,9 +67,9 @@ def filler(n: int) -> bytes:
 def read_field(r: Reader, n: int, what: str) -> bytes | None:
     """The next ``n`` bytes, or None when they are all EEH (or all FFH, with a warning)."""
     raw = r.take(n, what)
-    if all(b == NO_DATA for b in raw):
+    if raw.count(NO_DATA) == n:
         return None
-    if all(b == 0xFF for b in raw):
+    if raw.count(0xFF) == n:
         r.warn(f"{what}: all FFH used as no-data filler (the standard says EEH)")
         return None
     return raw
@@ -167,7 +167,13 @@ def count_bytes(value: object, what: str) -> bytes:
 
 def _bcd_parts(raw: bytes, pos: int, masks: tuple[int, ...]) -> list[int]:
     """BCD bytes -> ints, each byte first masked with ``masks[i]``."""
-    return [bcd_to_int(bytes([b & m]), pos + i) for i, (b, m) in enumerate(zip(raw, masks, strict=True))]
+    parts = []
+    for i, (b, m) in enumerate(zip(raw, masks, strict=True)):
+        v = b & m
+        if (v >> 4) > 9 or (v & 0x0F) > 9:
+            bcd_to_int(bytes([v]), pos + i)  # raises BadBcd naming the byte
+        parts.append((v >> 4) * 10 + (v & 0x0F))
+    return parts
 
 
 def _check(parts: dict[str, int], what: str, pos: int) -> datetime:

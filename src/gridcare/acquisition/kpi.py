@@ -1,0 +1,168 @@
+"""Collection KPIs: daily success rate by organisation, 台区, terminal and manufacturer; failures with
+their reasons; terminal online rate; the 30-day trend.
+
+Success rate of a freeze day = metering points with a valid daily frozen reading / points due, where a
+point is due when it is current, read through a terminal, and in service on that day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy.orm import Session
+
+from gridcare.acquisition.models import PointCollection, PointStatus, TerminalStatus
+from gridcare.archives.models import Meter, MeteringPoint, Organisation, Terminal, TransformerArea
+from gridcare.archives.scope import scoped
+from gridcare.security.principal import Principal
+
+DIMENSIONS = ("organisation", "transformer_area", "terminal", "manufacturer")
+
+
+@dataclass(frozen=True)
+class Rate:
+    key: str
+    name: str
+    due: int
+    collected: int
+
+    @property
+    def rate_pct(self) -> float:
+        """Collected / due [%], two decimals; 0 when nothing was due."""
+        return round(100.0 * self.collected / self.due, 2) if self.due else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "name": self.name,
+            "due": self.due,
+            "collected": self.collected,
+            "rate_pct": self.rate_pct,
+        }
+
+
+def _due(day: date, principal: Principal) -> Select[int, Any]:
+    ok = and_(
+        PointCollection.metering_point_id == MeteringPoint.id,
+        PointCollection.business_date == day,
+        PointCollection.status == PointStatus.OK,
+    )
+    stmt: Select[int, Any] = (
+        select(MeteringPoint.id, func.max(case((PointCollection.metering_point_id.is_not(None), 1), else_=0)))
+        .join(TransformerArea, TransformerArea.id == MeteringPoint.transformer_area_id)
+        .join(Terminal, Terminal.id == MeteringPoint.terminal_id)
+        .outerjoin(PointCollection, ok)
+        .where(
+            MeteringPoint.valid_to.is_(None),
+            MeteringPoint.valid_from <= day,
+            scoped(TransformerArea.org_id, principal),
+        )
+    )
+    return stmt
+
+
+def success_rates(session: Session, day: date, principal: Principal, by: str) -> list[Rate]:
+    """Success rate of ``day``'s freeze grouped ``by`` one of DIMENSIONS (worst first)."""
+    groupings: dict[str, tuple[Any, Any]] = {
+        "organisation": (Organisation.code, Organisation.name),
+        "transformer_area": (TransformerArea.code, TransformerArea.name),
+        "terminal": (Terminal.area_code, Terminal.terminal_number),
+        "manufacturer": (Terminal.manufacturer, Terminal.manufacturer),
+    }
+    if by not in groupings:
+        raise ValueError(f"by: expected one of {', '.join(DIMENSIONS)}, got {by!r}")
+    key, name = groupings[by]
+    stmt = _due(day, principal)
+    if by == "organisation":
+        stmt = stmt.join(Organisation, Organisation.id == TransformerArea.org_id)
+    inner = stmt.add_columns(key.label("k"), name.label("n")).group_by(MeteringPoint.id, key, name).subquery()
+    rows = session.execute(
+        select(inner.c.k, inner.c.n, func.count(), func.sum(inner.c[1])).group_by(inner.c.k, inner.c.n)
+    ).all()
+    rates = []
+    for k, n, due, got in rows:
+        label = (f"{k}-{n:05d}", f"{k}-{n:05d}") if by == "terminal" else (str(k), str(n))
+        rates.append(Rate(label[0], label[1], int(due), int(got or 0)))
+    return sorted(rates, key=lambda r: (r.rate_pct, r.key))
+
+
+def overall_rate(session: Session, day: date, principal: Principal) -> Rate:
+    inner = _due(day, principal).group_by(MeteringPoint.id).subquery()
+    due, got = session.execute(select(func.count(), func.sum(inner.c[1]))).one()
+    return Rate("all", "全部 all", int(due), int(got or 0))
+
+
+def failures(session: Session, day: date, principal: Principal, limit: int = 1000) -> list[dict[str, Any]]:
+    """Points that failed (or were never tried) on ``day``, with the reason."""
+    inner = _due(day, principal).group_by(MeteringPoint.id).subquery()
+    missing = select(inner.c.id).where(inner.c[1] == 0)
+    stmt = (
+        select(
+            MeteringPoint.code,
+            Meter.address,
+            TransformerArea.code,
+            Terminal.area_code,
+            Terminal.terminal_number,
+            PointCollection.reason,
+            PointCollection.attempts,
+        )
+        .join(Meter, Meter.id == MeteringPoint.meter_id)
+        .join(TransformerArea, TransformerArea.id == MeteringPoint.transformer_area_id)
+        .join(Terminal, Terminal.id == MeteringPoint.terminal_id)
+        .outerjoin(
+            PointCollection,
+            and_(PointCollection.metering_point_id == MeteringPoint.id, PointCollection.business_date == day),
+        )
+        .where(MeteringPoint.id.in_(missing))
+        .order_by(MeteringPoint.code)
+        .limit(limit)
+    )
+    return [
+        {
+            "metering_point": mp,
+            "meter": addr,
+            "transformer_area": tq,
+            "terminal": f"{area}-{num:05d}",
+            "reason": reason.value if reason else "not_attempted",
+            "attempts": attempts or 0,
+        }
+        for mp, addr, tq, area, num, reason, attempts in session.execute(stmt)
+    ]
+
+
+def terminal_online_rate(session: Session, principal: Principal) -> Rate:
+    """Terminals online now / terminals in the archives."""
+    total = (
+        session.scalar(select(func.count()).select_from(Terminal).where(scoped(Terminal.org_id, principal)))
+        or 0
+    )
+    online = (
+        session.scalar(
+            select(func.count())
+            .select_from(TerminalStatus)
+            .join(Terminal, Terminal.id == TerminalStatus.terminal_id)
+            .where(TerminalStatus.online.is_(True), scoped(Terminal.org_id, principal))
+        )
+        or 0
+    )
+    return Rate("terminals", "终端在线 terminals online", total, online)
+
+
+def trend(session: Session, end: date, principal: Principal, days: int = 30) -> list[dict[str, Any]]:
+    """Overall success rate of each freeze day in the ``days`` up to ``end``."""
+    out = []
+    for i in range(days - 1, -1, -1):
+        day = end - timedelta(days=i)
+        out.append({"date": day.isoformat(), **overall_rate(session, day, principal).to_json()})
+    return out
+
+
+def reason_counts(items: Sequence[dict[str, Any]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item["reason"]] = counts.get(item["reason"], 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
