@@ -490,11 +490,6 @@ def test_encode_needs_the_json_flag_and_input() -> None:
     assert runner.invoke(app, ["frame", "encode", "--json"], input="").exit_code == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gdw1376 codec bug: a unit naming several Pn x Fn whose first item is kept raw (unsupported Fn) "
-    "is printed with the single-item 'data' shortcut; encode repeats that raw data for every Pn x Fn",
-)
 def test_decode_encode_roundtrip_of_raw_unit_with_several_points() -> None:
     # AFN0C reply, DA 03 01 (p1 and p2), DT 04 00 (F3, not supported: kept raw), data AB CD.
     # 14 user bytes -> L = 3AH;

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -69,7 +69,7 @@ def _emit(obj: dict[str, Any]) -> None:
     typer.echo(json.dumps(obj, ensure_ascii=False))
 
 
-def _usage_error(message: str) -> None:
+def _usage_error(message: str) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(2)
 

@@ -22,6 +22,8 @@ classes) and 06 0k 00 00..02 (class k = 1..6 alone), decoded by :mod:`loadprofil
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from gridcare.protocols.dlt645.datablock import DataSpec, single
 from gridcare.protocols.dlt645.registry import MAX_TARIFFS, QUANTITIES, lookup_basic, parse_di
 from gridcare.protocols.dlt645.values import Field, number, when
@@ -267,6 +269,7 @@ def _load_profile(di: str, di2: int, di1: int, di0: int) -> DataSpec | None:
     return DataSpec(di, f"{which}{zh}", f"load profile {en} records", (), special="load_profile")
 
 
+@lru_cache(maxsize=4096)  # specs are immutable; building the 64-tariff freeze blocks is costly
 def lookup(di: str) -> DataSpec | None:
     """The DL/T 645-2007 spec for identifier ``di`` ("0001FF00"), or None when it is not in the registry."""
     if len(di) != 8:

@@ -59,7 +59,7 @@ def to_jsonable(value: Any) -> Any:
 def unit_to_json(unit: DataUnit, afn: int) -> dict[str, Any]:
     name = " / ".join(fn_name(afn, f) for f in unit.fn)
     data: dict[str, Any]
-    if len(unit.items) == 1:
+    if len(unit.items) == 1 and len(unit.pn) <= 1 and len(unit.fn) == 1:
         data = to_jsonable(unit.items[0].data)
     elif all(not item.data for item in unit.items):
         data = {}
