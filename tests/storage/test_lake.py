@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 
 from gridcare.storage.lake import ReadingsLake, freeze_instant, readings_table
 
@@ -130,3 +131,22 @@ def test_frame_archive_keeps_bytes_and_errors(tmp_path: Path) -> None:
         ("f1", b"\x68\x32\x00", None),
         ("f2", b"\x00\xff", "bad_delimiter"),
     ]
+
+
+def test_a_second_writer_is_refused(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from gridcare.storage.wal import WalLocked
+
+    writer = ReadingsLake(tmp_path)
+    writer.wal.lock()
+    writer.wal.lock()  # taking it again is a no-op for the holder
+    with pytest.raises(WalLocked, match="another gridcare process"):
+        ReadingsLake(tmp_path).wal.lock()
+    code = (
+        "import sys; from pathlib import Path; from gridcare.storage.lake import ReadingsLake\n"
+        "from gridcare.storage.wal import WalLocked\n"
+        f"try:\n    ReadingsLake(Path({str(tmp_path)!r})).wal.lock()\nexcept WalLocked:\n    sys.exit(3)\n"
+    )
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 3

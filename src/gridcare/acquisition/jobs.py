@@ -38,10 +38,13 @@ class JobFailed(Exception):
 class JobRunner:
     """Executes pending device jobs on the front-end's sessions."""
 
-    def __init__(self, frontend: FrontEnd, db: Database, poll_s: float = 1.0) -> None:
+    def __init__(
+        self, frontend: FrontEnd, db: Database, poll_s: float = 1.0, offline_grace_s: float = 60.0
+    ) -> None:
         self.frontend = frontend
         self.db = db
         self.poll_s = poll_s
+        self.offline_grace_s = offline_grace_s  # how long a job waits for its terminal to come online
         self._running: set[asyncio.Task[None]] = set()
 
     async def poll(self) -> None:
@@ -52,16 +55,20 @@ class JobRunner:
             task.add_done_callback(self._running.discard)
         await asyncio.sleep(self.poll_s)
 
-    def _session(self, terminal_id: int) -> Session:
-        for session in self.frontend.sessions.values():
-            if session.terminal.terminal_id == terminal_id:
-                return session
-        raise JobFailed("terminal offline (终端离线)")
+    async def _session(self, terminal_id: int) -> Session:
+        deadline = asyncio.get_running_loop().time() + self.offline_grace_s
+        while True:
+            for session in self.frontend.sessions.values():
+                if session.terminal.terminal_id == terminal_id:
+                    return session
+            if asyncio.get_running_loop().time() >= deadline:
+                raise JobFailed("terminal offline (终端离线)")
+            await asyncio.sleep(0.5)
 
     async def execute(self, job: DeviceJob) -> None:
         state, result, error = JobState.CONFIRMED, None, None
         try:
-            session = self._session(job.terminal_id)
+            session = await self._session(job.terminal_id)
             if job.kind in COMMANDS:
                 result = await self.remote_control(session, job)
             elif job.kind == JobKind.CLOCK_READ:

@@ -66,7 +66,10 @@ class MasterStation:
         self._collecting: set[str] = set()
 
     async def start(self, host: str, port: int) -> int:
-        """Replay the write-ahead files, load the archives and listen; returns the port."""
+        """Take the write-ahead files (one writer per data directory), replay them, load the archives and
+        listen; returns the port. Raises WalLocked when another process holds the data directory."""
+        self.ingestor.lake.wal.lock()
+        self.ingestor.frames.wal.lock()
         moved = await asyncio.to_thread(self._flush)
         if moved:
             log.info("replayed %d write-ahead rows into the lake", moved)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from gridcare import __version__
-from gridcare.cli import admin, archives, audit, bill, db, demo, frame, kpi, readings, serve, simulate
+from gridcare.cli import admin, archives, audit, bill, db, demo, device, frame, kpi, readings, serve, simulate
 from gridcare.cli import run as run_cmd
 
 app = typer.Typer(
@@ -25,6 +25,7 @@ app.add_typer(demo.app, name="demo")
 app.add_typer(archives.app, name="archives")
 app.add_typer(bill.app, name="bill")
 app.add_typer(kpi.app, name="kpi")
+app.add_typer(device.app, name="device")
 app.command("simulate")(simulate.simulate)
 run_cmd.register(app)
 

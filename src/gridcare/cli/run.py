@@ -1,16 +1,71 @@
-"""`gridcare run`: everything `make run` starts, on the embedded defaults."""
+"""`gridcare run`: everything `make run` starts, on the embedded defaults.
+
+One process, one event loop: the API and console (uvicorn), the master-station front-end, and a simulated
+fleet matched to the archives (with the default fault rates; the injected faults are written to
+``<data_dir>/simulator/ground_truth.jsonl``). On an empty database it first creates the demo utility and
+a demo login whose one-time password is printed once.
+"""
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime, timedelta
 
 import typer
 import uvicorn
 from sqlalchemy import func, select
 
+from gridcare.acquisition.station import MasterStation, StationSettings
 from gridcare.api.app import create_app
 from gridcare.archives.demo import generate_demo
-from gridcare.archives.models import Customer
-from gridcare.cli.common import ConfigOption, DataDirOption, console, database_from, settings_from
+from gridcare.archives.models import Customer, Organisation
+from gridcare.cli.common import ConfigOption, DataDirOption, console, database_from, fail, settings_from
 from gridcare.cli.serve import HostOption, PortOption
+from gridcare.cli.simulate import archive_fleet
+from gridcare.config import Settings
+from gridcare.security import accounts
+from gridcare.security.models import User
+from gridcare.security.principal import SYSTEM
+from gridcare.simulator.bank import MeterBank
+from gridcare.simulator.faults import FaultRates, plan_faults, write_ground_truth
+from gridcare.simulator.fleet import BankMeters, build_terminals, run_fleet
+from gridcare.simulator.terminal import Ledger
+from gridcare.storage.database import Database
+from gridcare.storage.frames import FrameArchive
+from gridcare.storage.lake import ReadingsLake
+from gridcare.storage.wal import WalLocked
+from gridcare.timeutil import now_beijing
+
+FLEET_HISTORY_DAYS = 7  # days of daily freezes the simulated meters hold when the platform starts
+DEMO_USER = "demo"
+
+
+def _ensure_demo(settings: Settings, database: Database) -> str | None:
+    """Create the demo utility and a demo login on an empty database; returns the one-time password."""
+    with database.sessions() as session:
+        customers = session.scalar(select(func.count()).select_from(Customer)) or 0
+        users = session.scalar(select(func.count()).select_from(User)) or 0
+    if customers == 0 and settings.demo_customers > 0:
+        console.print(
+            f"空数据库：正在生成示例供电公司 (empty database: creating the demo utility, "
+            f"{settings.demo_customers} customers, seed {settings.demo_seed}) ..."
+        )
+        summary = generate_demo(database.sessions, settings.demo_customers, settings.demo_seed)
+        console.print(f"示例数据已生成 demo ready: {summary.counts}")
+    if users:
+        return None
+    with database.sessions() as session, session.begin():
+        root = session.scalar(
+            select(Organisation.code).where(Organisation.parent_id.is_(None)).order_by(Organisation.id)
+        )
+        if root is None:
+            return None
+        creds = accounts.create_staff(
+            session, SYSTEM, DEMO_USER, ["manager"], root, settings, "示例管理员 demo manager"
+        )
+        return creds.one_time_password
 
 
 def run(
@@ -19,26 +74,87 @@ def run(
     host: HostOption = None,
     port: PortOption = None,
 ) -> None:
-    """Initialise the data directory and database if empty, create the demo utility, then serve the
-    API and console until Ctrl-C."""
+    """Initialise the data directory and database if empty (demo utility and a demo login), then run the
+    API, the console, the front-end and a simulated fleet until Ctrl-C."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = settings_from(data_dir, config, host=host, port=port)
     database = database_from(settings)
-    with database.sessions() as session:
-        customers = session.scalar(select(func.count()).select_from(Customer)) or 0
-    if customers == 0 and settings.demo_customers > 0:
-        console.print(
-            f"空数据库：正在生成示例供电公司 (empty database: creating the demo utility, "
-            f"{settings.demo_customers} customers, seed {settings.demo_seed}) ..."
-        )
-        summary = generate_demo(database.sessions, settings.demo_customers, settings.demo_seed)
-        console.print(f"示例数据已生成 demo ready: {summary.counts}")
+    password = _ensure_demo(settings, database)
     console.print(f"数据目录 data directory: {settings.data_dir}")
     console.print(f"控制台 console: [bold]http://{settings.host}:{settings.port}/[/]   API: /api/v1/docs")
+    if password:
+        console.print(
+            f"登录 log in: user [bold]{DEMO_USER}[/] one-time password [bold]{password}[/] "
+            "(首次登录需修改密码 you set a new one at first login; shown only now)"
+        )
+    else:
+        console.print(f"登录 log in with your account (e.g. {DEMO_USER}); more: gridcare admin create --help")
     console.print("按 Ctrl-C 停止 (press Ctrl-C to stop)")
-    web_app = create_app(settings, database)
-    uvicorn.run(web_app, host=settings.host, port=settings.port, log_level=settings.log_level)
+    asyncio.run(_serve_all(settings, database))
     database.dispose()
     console.print("已停止 stopped")
+
+
+async def _serve_all(settings: Settings, database: Database) -> None:
+    lake = ReadingsLake(settings.lake_dir)
+    station = MasterStation(
+        database,
+        lake,
+        FrameArchive(settings.lake_dir),
+        StationSettings(
+            reread_days=settings.reread_days,
+            reread_interval_s=settings.reread_interval_s,
+            idle_timeout_s=settings.terminal_idle_timeout_s,
+        ),
+    )
+    try:
+        fe_port = await station.start(settings.frontend_host, settings.frontend_port)
+    except WalLocked as exc:
+        fail(f"data directory {settings.data_dir} is in use by another gridcare process ({exc})")
+    except OSError as exc:
+        where = f"{settings.frontend_host}:{settings.frontend_port}"
+        fail(f"frontend_port: cannot listen on {where} ({exc.strerror})")
+    console.print(f"采集前置机 front-end: {settings.frontend_host}:{fe_port}")
+    stop = asyncio.Event()
+    fleet_task = asyncio.create_task(_fleet(settings, database, fe_port, stop))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings, database),
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+        )
+    )
+    try:
+        await server.serve()
+    finally:
+        stop.set()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(fleet_task, 10)
+        await station.stop()
+
+
+async def _fleet(settings: Settings, database: Database, port: int, stop: asyncio.Event) -> None:
+    """The demo archives' terminals and meters, simulated, connecting to the front-end."""
+    fleet = await asyncio.to_thread(archive_fleet, database, settings.demo_seed)
+    if not fleet:
+        return
+    now = now_beijing()
+    start = datetime(now.year, now.month, now.day, tzinfo=now.tzinfo) - timedelta(days=FLEET_HISTORY_DAYS)
+    plan = plan_faults(fleet, start, now + timedelta(days=30), rates=FaultRates(), seed=settings.demo_seed)
+    truth = settings.data_dir / "simulator" / "ground_truth.jsonl"
+    truth.parent.mkdir(parents=True, exist_ok=True)
+    write_ground_truth(truth, plan)
+    bank = MeterBank.from_fleet(fleet, start, seed=settings.demo_seed, faults=plan)
+    await asyncio.to_thread(bank.advance_to, now_beijing())
+    terminals = build_terminals(
+        fleet, BankMeters(bank, now_beijing), now_beijing, Ledger(None), plan, 60.0, settings.demo_seed
+    )
+    console.print(
+        f"仿真终端 simulated fleet: {len(terminals)} terminals, {sum(len(t.meters) for t in fleet)} meters "
+        f"(faults: {truth})"
+    )
+    await run_fleet(terminals, "127.0.0.1", port, stop)
 
 
 def register(app: typer.Typer) -> None:

@@ -11,8 +11,9 @@ import uvicorn
 
 from gridcare.acquisition.station import open_station
 from gridcare.api.app import create_app
-from gridcare.cli.common import ConfigOption, DataDirOption, console, settings_from
+from gridcare.cli.common import ConfigOption, DataDirOption, console, fail, settings_from
 from gridcare.config import Settings
+from gridcare.storage.wal import WalLocked
 
 app = typer.Typer(help="服务 Run the API and web console.", invoke_without_command=True)
 
@@ -56,7 +57,12 @@ def frontend(
 async def run_station(settings: Settings) -> None:
     """Start the master station on ``settings`` and serve until cancelled (Ctrl-C / SIGTERM)."""
     station = open_station(settings)
-    bound = await station.start(settings.frontend_host, settings.frontend_port)
+    try:
+        bound = await station.start(settings.frontend_host, settings.frontend_port)
+    except WalLocked as exc:
+        fail(f"data directory {settings.data_dir} is in use by another gridcare process ({exc})")
+    except OSError as exc:
+        fail(f"--port: cannot listen on {settings.frontend_host}:{settings.frontend_port} ({exc.strerror})")
     console.print(
         f"采集前置机 front-end listening on [bold]{settings.frontend_host}:{bound}[/] (Ctrl-C 停止 to stop)"
     )

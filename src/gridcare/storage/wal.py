@@ -9,6 +9,7 @@ mid-write, so it was never acknowledged) is dropped.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import threading
@@ -19,6 +20,10 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 
 _SEGMENT = re.compile(r"^(?P<name>[a-z_]+)-(?P<seq>\d{12})\.arrows$")
+
+
+class WalLocked(RuntimeError):
+    """Another process is writing this write-ahead directory."""
 
 
 def _fsync_dir(path: Path) -> None:
@@ -42,6 +47,22 @@ class ArrowWal:
         self._seq = (max(existing) + 1) if existing else 1
         self._file: pa.OSFile | None = None
         self._writer: ipc.RecordBatchStreamWriter | None = None
+        self._lock_fd: int | None = None
+
+    def lock(self) -> None:
+        """Become the only writer of this directory (an flock held until the process ends).
+
+        Two writers would release each other's open segments; the second one is refused instead.
+        """
+        if self._lock_fd is not None:
+            return
+        fd = os.open(self.directory / f"{self.name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise WalLocked(f"{self.directory}: another gridcare process is writing here") from None
+        self._lock_fd = fd
 
     def _path(self, seq: int) -> Path:
         return self.directory / f"{self.name}-{seq:012d}.arrows"
