@@ -12,10 +12,12 @@ from decimal import Decimal
 import pytest
 
 from gridcare.acquisition import store
+from gridcare.acquisition.events import list_events
 from gridcare.acquisition.station import MasterStation, StationSettings
 from gridcare.config import Settings
 from gridcare.protocols import gdw1376
 from gridcare.protocols.gdw1376.model import Address
+from gridcare.security.principal import SYSTEM
 from gridcare.simulator.terminal import Ledger, SimTerminal
 from gridcare.storage.database import Database
 from gridcare.storage.db import transaction
@@ -90,6 +92,9 @@ def test_login_collect_confirm_reread(settings: Settings, archive: Database) -> 
         stop = asyncio.Event()
         t1 = _terminal(1, {1: "201000000001", 2: "201000000002", 3: "201000000003"}, ledger, meters)
         t2 = _terminal(2, {4: "201000000004"}, ledger, meters)
+        t2.record_event(
+            {"erc": 14, "power_off_time": "2026-11-22 23:10", "power_on_time": "2026-11-23 06:40"}
+        )
         tasks = [asyncio.create_task(t.run("127.0.0.1", port, stop)) for t in (t1, t2)]
         await _until(lambda: len(station.frontend.sessions) == 2)
         # catch-up on login: today's freeze and the last 3 days, 4 days x 3 answering points x 5 values
@@ -99,6 +104,8 @@ def test_login_collect_confirm_reread(settings: Settings, archive: Database) -> 
                 s.last_heartbeat and s.last_heartbeat == NOW for s in station.frontend.sessions.values()
             )
         )
+        await _until(lambda: station.events.pointers.get("3301-00002") == 1)
+        assert await station.events.read_all() == 0  # read again: nothing new, nothing stored twice
         meters.silent.clear()  # the silent meter answers again: a re-read fills its gap
         outcomes = await station.collect_missing(TODAY)
         assert [(o.metering_point_id, o.ok) for o in outcomes] == [(2, True)]
@@ -118,6 +125,11 @@ def test_login_collect_confirm_reread(settings: Settings, archive: Database) -> 
     lines = [json.loads(x) for x in out.getvalue().splitlines()]
     stored = {(r["meter"], r["di"], r["freeze_time"].isoformat()) for r in lake.current().to_pylist()}
     assert {(x["meter"], x["di"], x["freeze_time"]) for x in lines} <= stored
+    with archive.sessions() as session:
+        stored = list_events(session, SYSTEM)
+    assert [(e["terminal"], e["erc"], e["occurred_at"]) for e in stored] == [
+        ("3301-00002", 14, "2026-11-22T23:10:00+08:00")
+    ]
     missing = store.points_missing(archive, TODAY)
     assert missing == set()
     # collection outcomes: meter 2 failed on the older days with "invalid data"

@@ -20,6 +20,7 @@ from gridcare.acquisition import store
 from gridcare.acquisition.channel import Priority
 from gridcare.acquisition.collection import Collector, PointOutcome
 from gridcare.acquisition.directory import Directory
+from gridcare.acquisition.events import EventReader
 from gridcare.acquisition.frontend import FrontEnd
 from gridcare.acquisition.ingest import Ingestor
 from gridcare.acquisition.jobs import JobRunner
@@ -62,6 +63,7 @@ class MasterStation:
         self.frontend.on_login = self._on_login
         self.collector = Collector(self.frontend)
         self.jobs = JobRunner(self.frontend, db)
+        self.events = EventReader(self.frontend, db)
         self._tasks: list[asyncio.Task[Any]] = []
         self._collecting: set[str] = set()
 
@@ -134,6 +136,7 @@ class MasterStation:
             try:
                 for day in self.due_freeze_days():
                     await self.collect_missing(day, only_terminal=terminal_key)
+                await self.events.read_terminal(terminal_key)  # e.g. the power-off it just came back from
             finally:
                 self._collecting.discard(terminal_key)
 
@@ -153,6 +156,9 @@ class MasterStation:
     async def _collection_loop(self) -> None:
         await asyncio.sleep(1)
         await self.collect_due()
+        stored = await self.events.read_all()
+        if stored:
+            log.info("stored %d new terminal events", stored)
         await asyncio.sleep(self.settings.reread_interval_s)
 
     async def _status_loop(self) -> None:

@@ -37,7 +37,15 @@ from gridcare.timeutil import BEIJING
 
 log = logging.getLogger("gridcare.simulator")
 
-AFN_CONFIRM, AFN_LINK, AFN_CONTROL, AFN_CLASS1, AFN_CLASS2, AFN_FORWARD = 0x00, 0x02, 0x05, 0x0C, 0x0D, 0x10
+AFN_CONFIRM, AFN_LINK, AFN_CONTROL, AFN_CLASS1, AFN_CLASS2, AFN_CLASS3, AFN_FORWARD = (
+    0x00,
+    0x02,
+    0x05,
+    0x0C,
+    0x0D,
+    0x0E,
+    0x10,
+)
 FUNC_LINK_TEST, FUNC_RESPONSE, FUNC_CONFIRM = 9, 8, 0
 DIS = ("05060101", "05060101.1", "05060101.2", "05060101.3", "05060101.4")  # lake items of an F161 reply
 
@@ -107,6 +115,13 @@ class SimTerminal:
     last_request: float = 0.0  # time.monotonic() of the last request from the master station
     _pseq: int = 0
     _unconfirmed: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    events: list[dict[str, Any]] = field(default_factory=list)  # important event records (ERC), oldest first
+    _offline_since: datetime | None = None
+
+    def record_event(self, record: dict[str, Any]) -> None:
+        """Add an important event record; the terminal keeps the last 255 (EC1 wraps at 256)."""
+        self.events.append(record)
+        del self.events[:-255]
 
     @property
     def key(self) -> str:
@@ -122,8 +137,18 @@ class SimTerminal:
         backoff = 0.5
         while not stop.is_set():
             if self.faults.is_offline(self.key, self.clock()):
+                self._offline_since = self._offline_since or self.now()
                 await _sleep_or_stop(stop, 1.0)
                 continue
+            if self._offline_since is not None:  # power came back: ERC14 power off / on
+                self.record_event(
+                    {
+                        "erc": 14,
+                        "power_off_time": self._offline_since.strftime("%Y-%m-%d %H:%M"),
+                        "power_on_time": self.now().strftime("%Y-%m-%d %H:%M"),
+                    }
+                )
+                self._offline_since = None
             try:
                 reader, writer = await asyncio.open_connection(host, port)
             except OSError:
@@ -259,7 +284,24 @@ class SimTerminal:
             return self._confirm(seq), []
         if frame.afn == AFN_FORWARD:
             return self._forward(frame), []
+        if frame.afn == AFN_CLASS3 and frame.units and frame.units[0].fn == [1]:
+            return self._events(frame), []
         return None, []
+
+    def _events(self, frame: Gdw1376Frame) -> Gdw1376Frame:
+        """AFN0E F1: important events from pointer pm up to pn (at most what the terminal holds)."""
+        data = frame.units[0].items[0].data if frame.units[0].items else {}
+        ec1 = len(self.events) % 256
+        pm = int(data.get("pm", 0))
+        wanted = (int(data.get("pn", 0)) - pm) % 256
+        held = (ec1 - pm) % 256
+        count = min(wanted, held, 8)  # a frame carries a few records; the master asks again for more
+        first = len(self.events) - held
+        records = self.events[first : first + count] if held <= len(self.events) else []
+        item = UnitItem(
+            0, 1, {"ec1": ec1, "ec2": 0, "pm": pm, "pn": (pm + len(records)) % 256, "events": records}
+        )
+        return self._reply(AFN_CLASS3, frame.seq.seq, [DataUnit([0], [1], [item])])
 
     def _daily_frozen(self, frame: Gdw1376Frame) -> tuple[Gdw1376Frame, list[dict[str, Any]]]:
         units: list[DataUnit] = []

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
-from gridcare.acquisition import kpi, service
+from gridcare.acquisition import events, kpi, service
 from gridcare.acquisition.models import JobKind, JobState
 from gridcare.api.deps import CurrentPrincipal, Requires, SessionDep
 from gridcare.archives.queries import NotFound
@@ -51,6 +51,23 @@ def terminal_status(
 ) -> list[dict[str, Any]]:
     """The session table: online state, remote address, connected since, last heartbeat."""
     return [s.__dict__ for s in service.terminal_states(session, principal, online)]
+
+
+@router.get("/terminals/events")
+def terminal_events(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    terminal: Annotated[str | None, Query(pattern=r"^\d{4}-\d{1,5}$", description="AAAA-NNNNN")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[dict[str, Any]]:
+    """Terminal events (ERC records: power off/on, meter cover open, clock fault, ...), newest first."""
+    terminal_id = None
+    if terminal:
+        try:
+            terminal_id = service.terminal_by_address(session, principal, terminal).id
+        except service.JobRequestError as exc:
+            raise HTTPException(422, detail=str(exc)) from exc
+    return events.list_events(session, principal, terminal_id, limit)
 
 
 @router.post("/devices/jobs", status_code=202)
