@@ -66,7 +66,7 @@ class Directory:
                     MeteringPoint.valid_from <= on,
                     or_(MeteringPoint.valid_to.is_(None), MeteringPoint.valid_to > on),
                 )
-            for mp_id, terminal_id, pn, address in session.execute(stmt).tuples():
+            for mp_id, terminal_id, pn, address in session.execute(stmt):
                 if terminal_id is not None and pn is not None:  # guaranteed by the WHERE clause
                     by_id[terminal_id].points[pn] = PointInfo(mp_id, pn, address)
         self.terminals = terminals

@@ -133,5 +133,5 @@ def list_events(
             "occurred_at": to_beijing(e.occurred_at).isoformat(),
             "detail": e.detail,
         }
-        for e, t in session.execute(stmt).tuples()
+        for e, t in session.execute(stmt)
     ]

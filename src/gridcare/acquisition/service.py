@@ -212,7 +212,7 @@ def terminal_states(
         .order_by(Terminal.area_code, Terminal.terminal_number)
     )
     out = []
-    for terminal, status in session.execute(stmt).tuples():
+    for terminal, status in session.execute(stmt):
         is_online = bool(status and status.online)
         if online is not None and is_online != online:
             continue

@@ -63,7 +63,6 @@ def record_outcomes(db: Database, freeze_day: date, outcomes: Iterable[Any]) -> 
                     PointCollection.business_date == freeze_day
                 )
             )
-            .tuples()
             .all()
         )
     rows = [
