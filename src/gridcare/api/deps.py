@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from functools import cache
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Query, Request
 from sqlalchemy.orm import Session
 
 from gridcare.config import Settings
@@ -112,3 +112,11 @@ DatabaseDep = Annotated[Database, Depends(get_database)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 AccountPrincipal = Annotated[Principal, Depends(get_account_principal)]
+
+
+MAX_ID = 2**63 - 1  # database integer keys are signed 64-bit
+ObjectId = Annotated[int, Path(ge=1, le=MAX_ID, description="object id")]
+"""A path parameter naming a row by its integer id (out-of-range ids are a 422, not a database error)."""
+MAX_PAGE = 1_000_000
+PageNo = Annotated[int, Query(ge=1, le=MAX_PAGE, description="1-based page number")]
+"""A page number of a paged list."""

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from gridcare.acquisition import events, kpi, service
 from gridcare.acquisition.models import JobKind, JobState
-from gridcare.api.deps import CurrentPrincipal, Requires, SessionDep
+from gridcare.api.deps import CurrentPrincipal, ObjectId, Requires, SessionDep
 from gridcare.archives.queries import NotFound
 from gridcare.security.approvals import ApprovalError
 from gridcare.security.principal import Principal
@@ -108,7 +108,7 @@ def request_remote_control(
 
 @router.post("/devices/remote-control/{approval_id}/approve", status_code=202)
 def approve_remote_control(
-    approval_id: int,
+    approval_id: ObjectId,
     session: SessionDep,
     principal: Annotated[Principal, Requires(Permission.REMOTE_CONTROL)],
 ) -> JobOut:
@@ -121,7 +121,7 @@ def approve_remote_control(
 
 @router.get("/devices/jobs/{job_id}")
 def get_job(
-    job_id: int,
+    job_id: ObjectId,
     session: SessionDep,
     principal: CurrentPrincipal,
     wait_s: Annotated[float, Query(ge=0, le=30, description="wait up to this long for a final state")] = 0,

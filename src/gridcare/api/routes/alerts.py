@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
-from gridcare.api.deps import Requires, SessionDep
+from gridcare.api.deps import ObjectId, PageNo, Requires, SessionDep
 from gridcare.api.schemas import PageOut
 from gridcare.security import risk
 from gridcare.security.models import Alert, as_beijing
@@ -65,7 +65,7 @@ def list_alerts(
     principal: HandleAlerts,
     open_only: Annotated[bool, Query(description="only alerts not acknowledged yet")] = False,
     rule: Annotated[str | None, Query(max_length=32)] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNo = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> PageOut[AlertOut]:
     """Alerts in the caller's organisation scope, latest first."""
@@ -77,7 +77,7 @@ def list_alerts(
 
 @router.post("/{alert_id}/ack", response_model=AlertOut)
 def acknowledge(
-    alert_id: int, session: SessionDep, principal: HandleAlerts, body: AckIn | None = None
+    alert_id: ObjectId, session: SessionDep, principal: HandleAlerts, body: AckIn | None = None
 ) -> AlertOut:
     """A person acknowledges the alert (audited); acknowledging twice is a conflict (409)."""
     try:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 
-from gridcare.api.deps import CurrentPrincipal, SessionDep
+from gridcare.api.deps import MAX_ID, CurrentPrincipal, PageNo, SessionDep
 from gridcare.api.schemas import (
     CustomerOut,
     MeteringPointOut,
@@ -22,10 +22,11 @@ from gridcare.security.masking import mask_address, mask_id_number, mask_phone
 
 router = APIRouter(tags=["archives"])
 
-PageNo = Annotated[int, Query(ge=1, description="1-based page number")]
 PageSize = Annotated[int, Query(ge=1, le=queries.MAX_PAGE_SIZE)]
-OrgId = Annotated[int | None, Query(description="organisation id; includes every unit below it")]
-AreaId = Annotated[int | None, Query(description="台区 id")]
+OrgId = Annotated[
+    int | None, Query(ge=1, le=MAX_ID, description="organisation id; includes every unit below it")
+]
+AreaId = Annotated[int | None, Query(ge=1, le=MAX_ID, description="台区 id")]
 ClassQ = Annotated[CustomerClass | None, Query(description="customer class")]
 Search = Annotated[str | None, Query(max_length=40, description="户号 / meter address prefix or name")]
 

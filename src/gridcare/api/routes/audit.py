@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from gridcare.api.deps import Requires, SessionDep
+from gridcare.api.deps import PageNo, Requires, SessionDep
 from gridcare.api.schemas import PageOut
 from gridcare.security import audit
 from gridcare.security.models import AuditRecord, as_beijing
@@ -67,7 +67,7 @@ def list_audit(
     result: Annotated[str | None, Query(pattern="^(success|failure|denied)$")] = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNo = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> PageOut[AuditOut]:
     """Audit records in the caller's organisation scope, newest first."""

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
-from gridcare.api.deps import Requires, SessionDep, SettingsDep
+from gridcare.api.deps import ObjectId, PageNo, Requires, SessionDep, SettingsDep
 from gridcare.api.schemas import PageOut
 from gridcare.security import accounts
 from gridcare.security.models import User, as_beijing
@@ -104,7 +104,7 @@ def _bad_input(exc: ValueError) -> HTTPException:
 def list_users(
     session: SessionDep,
     principal: ManageUsers,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNo = 1,
     page_size: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> PageOut[UserOut]:
     """Accounts in the caller's organisation scope."""
@@ -140,12 +140,12 @@ def create_user(
 
 
 @router.get("/{user_id}", response_model=UserOut)
-def get_user(user_id: int, session: SessionDep, principal: ManageUsers) -> UserOut:
+def get_user(user_id: ObjectId, session: SessionDep, principal: ManageUsers) -> UserOut:
     return user_out(session, accounts.get_user(session, principal, user_id))
 
 
 @router.put("/{user_id}/roles", response_model=UserOut)
-def set_roles(user_id: int, body: RolesIn, session: SessionDep, principal: ManageUsers) -> UserOut:
+def set_roles(user_id: ObjectId, body: RolesIn, session: SessionDep, principal: ManageUsers) -> UserOut:
     """Replace the account's roles (三员分立 and customer-only rules apply)."""
     try:
         user = accounts.set_roles(session, principal, user_id, body.roles)
@@ -157,7 +157,7 @@ def set_roles(user_id: int, body: RolesIn, session: SessionDep, principal: Manag
 
 
 @router.post("/{user_id}/disable", response_model=UserOut)
-def disable(user_id: int, session: SessionDep, principal: ManageUsers) -> UserOut:
+def disable(user_id: ObjectId, session: SessionDep, principal: ManageUsers) -> UserOut:
     """Disable the account; its sessions end at once."""
     out = user_out(session, accounts.set_disabled(session, principal, user_id, True))
     session.commit()
@@ -165,14 +165,14 @@ def disable(user_id: int, session: SessionDep, principal: ManageUsers) -> UserOu
 
 
 @router.post("/{user_id}/enable", response_model=UserOut)
-def enable(user_id: int, session: SessionDep, principal: ManageUsers) -> UserOut:
+def enable(user_id: ObjectId, session: SessionDep, principal: ManageUsers) -> UserOut:
     out = user_out(session, accounts.set_disabled(session, principal, user_id, False))
     session.commit()
     return out
 
 
 @router.post("/{user_id}/unlock", response_model=UserOut)
-def unlock(user_id: int, session: SessionDep, principal: ManageUsers) -> UserOut:
+def unlock(user_id: ObjectId, session: SessionDep, principal: ManageUsers) -> UserOut:
     """Lift a lockout after failed logins."""
     out = user_out(session, accounts.unlock(session, principal, user_id))
     session.commit()
@@ -180,7 +180,7 @@ def unlock(user_id: int, session: SessionDep, principal: ManageUsers) -> UserOut
 
 
 @router.post("/{user_id}/reset-password", response_model=OneTimePasswordOut)
-def reset_password(user_id: int, session: SessionDep, principal: ManageUsers) -> OneTimePasswordOut:
+def reset_password(user_id: ObjectId, session: SessionDep, principal: ManageUsers) -> OneTimePasswordOut:
     """A new one-time password (shown once); the account's sessions end."""
     password = accounts.reset_password(session, principal, user_id)
     session.commit()
@@ -188,7 +188,7 @@ def reset_password(user_id: int, session: SessionDep, principal: ManageUsers) ->
 
 
 @router.post("/{user_id}/reset-totp", response_model=TotpUriOut)
-def reset_totp(user_id: int, session: SessionDep, principal: ManageUsers) -> TotpUriOut:
+def reset_totp(user_id: ObjectId, session: SessionDep, principal: ManageUsers) -> TotpUriOut:
     """A new two-factor secret (its otpauth:// URI is shown once); the account's sessions end."""
     uri = accounts.reset_totp(session, principal, user_id)
     session.commit()
