@@ -7,7 +7,6 @@ point is due when it is current, read through a terminal, and in service on that
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -161,8 +160,25 @@ def trend(session: Session, end: date, principal: Principal, days: int = 30) -> 
     return out
 
 
-def reason_counts(items: Sequence[dict[str, Any]]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for item in items:
-        counts[item["reason"]] = counts.get(item["reason"], 0) + 1
+def collectable_rate(overall: Rate, reasons: dict[str, int]) -> Rate:
+    """Success among the points that could be collected: terminal offline is not the reading's fault."""
+    offline = reasons.get("terminal_offline", 0)
+    return Rate("collectable", "可采 collectable", overall.due - offline, overall.collected)
+
+
+def reason_counts(session: Session, day: date, principal: Principal) -> dict[str, int]:
+    """Failed (or never tried) points of ``day`` per reason, most frequent first."""
+    inner = _due(day, principal).group_by(MeteringPoint.id).subquery()
+    missing = select(inner.c.id).where(inner.c[1] == 0)
+    rows = session.execute(
+        select(PointCollection.reason, func.count())
+        .select_from(MeteringPoint)
+        .outerjoin(
+            PointCollection,
+            and_(PointCollection.metering_point_id == MeteringPoint.id, PointCollection.business_date == day),
+        )
+        .where(MeteringPoint.id.in_(missing))
+        .group_by(PointCollection.reason)
+    ).all()
+    counts = {(reason.value if reason else "not_attempted"): int(n) for reason, n in rows}
     return dict(sorted(counts.items(), key=lambda kv: -kv[1]))

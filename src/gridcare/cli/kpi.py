@@ -37,6 +37,7 @@ def collection(
         groups = kpi.success_rates(session, the_day, SYSTEM, by)
         failed = kpi.failures(session, the_day, SYSTEM)
         online = kpi.terminal_online_rate(session, SYSTEM)
+        reasons = kpi.reason_counts(session, the_day, SYSTEM)
     db.dispose()
     if as_json:
         typer.echo(
@@ -44,9 +45,10 @@ def collection(
                 {
                     "date": the_day.isoformat(),
                     "overall": overall.to_json(),
+                    "collectable": kpi.collectable_rate(overall, reasons).to_json(),
                     "by": by,
                     "groups": [g.to_json() for g in groups],
-                    "failure_reasons": kpi.reason_counts(failed),
+                    "failure_reasons": reasons,
                     "failures": failed,
                     "terminal_online": online.to_json(),
                 },
@@ -56,15 +58,16 @@ def collection(
         return
     console.print(
         f"[bold]{the_day} 采集成功率 collection success rate: {overall.rate_pct:.2f}%[/] "
-        f"({overall.collected}/{overall.due});  终端在线率 terminals online: {online.rate_pct:.2f}% "
-        f"({online.collected}/{online.due})"
+        f"({overall.collected}/{overall.due});  可采成功率 of collectable: "
+        f"{kpi.collectable_rate(overall, reasons).rate_pct:.2f}%;  终端在线率 terminals online: "
+        f"{online.rate_pct:.2f}% ({online.collected}/{online.due})"
     )
     table = Table("编码 key", "名称 name", "应采 due", "成功 collected", "成功率 rate %")
     for g in groups[:30]:
         table.add_row(g.key, g.name, str(g.due), str(g.collected), f"{g.rate_pct:.2f}")
     console.print(table)
-    if failed:
-        reasons = Table("失败原因 reason", "测量点 points")
-        for reason, count in kpi.reason_counts(failed).items():
-            reasons.add_row(reason, str(count))
-        console.print(reasons)
+    if reasons:
+        reason_table = Table("失败原因 reason", "测量点 points")
+        for reason, count in reasons.items():
+            reason_table.add_row(reason, str(count))
+        console.print(reason_table)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import typer
@@ -29,8 +31,9 @@ from gridcare.security import accounts
 from gridcare.security.models import User
 from gridcare.security.principal import SYSTEM
 from gridcare.simulator.bank import MeterBank
-from gridcare.simulator.faults import FaultRates, plan_faults, write_ground_truth
+from gridcare.simulator.faults import FaultPlan, FaultRates, plan_faults, write_ground_truth
 from gridcare.simulator.fleet import BankMeters, build_terminals, run_fleet
+from gridcare.simulator.specs import TerminalSpec
 from gridcare.simulator.terminal import Ledger
 from gridcare.storage.database import Database
 from gridcare.storage.frames import FrameArchive
@@ -141,7 +144,7 @@ async def _fleet(settings: Settings, database: Database, port: int, stop: asynci
         return
     now = now_beijing()
     start = datetime(now.year, now.month, now.day, tzinfo=now.tzinfo) - timedelta(days=FLEET_HISTORY_DAYS)
-    plan = plan_faults(fleet, start, now + timedelta(days=30), rates=FaultRates(), seed=settings.demo_seed)
+    plan = demo_fault_plan(fleet, start, now, settings.demo_seed)
     truth = settings.data_dir / "simulator" / "ground_truth.jsonl"
     truth.parent.mkdir(parents=True, exist_ok=True)
     write_ground_truth(truth, plan)
@@ -155,6 +158,37 @@ async def _fleet(settings: Settings, database: Database, port: int, stop: asynci
         f"(faults: {truth})"
     )
     await run_fleet(terminals, "127.0.0.1", port, stop)
+
+
+TRANSPORT_KINDS = ("terminal_offline", "dropped_replies", "corrupted_bytes", "slow_replies")
+METER_KINDS = (
+    "clock_drift",
+    "meter_stopped",
+    "reversed_energy",
+    "meter_replacement",
+    "register_rollover",
+    "theft_scaled",
+    "theft_intermittent",
+    "theft_night_bypass",
+    "terminal_clock_drift",
+)
+
+
+def demo_fault_plan(
+    fleet: Sequence[TerminalSpec], history_start: datetime, now: datetime, seed: int
+) -> FaultPlan:
+    """Meter faults (stopped, reversed, replaced, theft, clock drift) across the meters' history and the
+    next month; channel faults (offline, dropped, corrupted, slow) around now, so that a demo shows
+    them among today's collection failures within minutes."""
+    meter_rates = replace(FaultRates(), **dict.fromkeys(TRANSPORT_KINDS, 0.0))  # type: ignore[arg-type]
+    transport_rates = replace(FaultRates(), **dict.fromkeys(METER_KINDS, 0.0))  # type: ignore[arg-type]
+    transport_rates = replace(transport_rates, terminal_offline=0.1, offline_hours=(2.0, 12.0))
+    meter = plan_faults(fleet, history_start, now + timedelta(days=30), rates=meter_rates, seed=seed)
+    transport = plan_faults(
+        fleet, now - timedelta(hours=2), now + timedelta(hours=2), rates=transport_rates, seed=seed + 1
+    )
+    faults = [replace(f, fault_id=i) for i, f in enumerate([*meter.faults, *transport.faults], start=1)]
+    return FaultPlan(faults)
 
 
 def register(app: typer.Typer) -> None:

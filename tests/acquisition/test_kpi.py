@@ -1,0 +1,56 @@
+"""Collection KPIs over hand-made outcomes on the small two-station archive (4 points, 2 terminals)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from gridcare.acquisition import kpi
+from gridcare.acquisition.models import FailureReason, PointCollection, PointStatus, TerminalStatus
+from gridcare.security.principal import SYSTEM, Principal
+from gridcare.storage.database import Database
+from gridcare.storage.db import transaction
+from gridcare.timeutil import BEIJING
+from tests.support.archive import build_small_archive
+
+DAY = date(2026, 11, 23)
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=BEIJING)
+
+
+def _outcome(mp: int, ok: bool, reason: FailureReason | None = None) -> PointCollection:
+    status = PointStatus.OK if ok else PointStatus.FAILED
+    return PointCollection(
+        metering_point_id=mp, business_date=DAY, status=status, reason=reason, updated_at=NOW
+    )
+
+
+def test_rates_reasons_and_scope(database: Database) -> None:
+    with transaction(database.sessions) as session:
+        build_small_archive(session)
+        session.add_all([_outcome(1, True), _outcome(2, False, FailureReason.NO_REPLY), _outcome(3, True)])
+        # point 4 (station B) was never tried
+        session.add(TerminalStatus(terminal_id=1, online=True, malformed_frames=0))
+    with database.sessions() as session:
+        overall = kpi.overall_rate(session, DAY, SYSTEM)
+        assert (overall.due, overall.collected, overall.rate_pct) == (4, 2, 50.0)
+        by_org = {
+            r.key: (r.due, r.collected) for r in kpi.success_rates(session, DAY, SYSTEM, "organisation")
+        }
+        assert by_org == {"S010101": (3, 2), "S010102": (1, 0)}
+        by_terminal = [r.key for r in kpi.success_rates(session, DAY, SYSTEM, "terminal")]
+        assert by_terminal == ["3301-00002", "3301-00001"]  # worst first
+        reasons = kpi.reason_counts(session, DAY, SYSTEM)
+        assert reasons == {"no_reply": 1, "not_attempted": 1}
+        assert [f["meter"] for f in kpi.failures(session, DAY, SYSTEM)] == ["201000000002", "201000000004"]
+        online = kpi.terminal_online_rate(session, SYSTEM)
+        assert (online.due, online.collected) == (2, 1)
+        station_a = Principal("a", org_paths=("/1/2/3/",))
+        assert kpi.overall_rate(session, DAY, station_a).due == 3
+        assert kpi.reason_counts(session, DAY, station_a) == {"no_reply": 1}
+        trend = kpi.trend(session, DAY, SYSTEM, days=2)
+        assert [(t["date"], t["collected"]) for t in trend] == [("2026-11-22", 0), ("2026-11-23", 2)]
+
+
+def test_collectable_rate_leaves_out_offline_terminals() -> None:
+    overall = kpi.Rate("all", "all", 2015, 1606)
+    rate = kpi.collectable_rate(overall, {"terminal_offline": 405, "invalid_data": 4})
+    assert (rate.due, rate.collected, rate.rate_pct) == (1610, 1606, 99.75)
