@@ -24,6 +24,7 @@ from gridcare.acquisition.events import EventReader
 from gridcare.acquisition.frontend import FrontEnd
 from gridcare.acquisition.ingest import Ingestor
 from gridcare.acquisition.jobs import JobRunner
+from gridcare.acquisition.models import JobKind
 from gridcare.config import Settings
 from gridcare.storage.database import Database, open_database
 from gridcare.storage.frames import FrameArchive
@@ -41,6 +42,7 @@ class StationSettings:
     status_interval_s: float = 5.0
     flush_interval_s: float = 30.0
     idle_timeout_s: float = 300.0
+    clock_check_interval_s: float = 86400.0
 
 
 class MasterStation:
@@ -78,7 +80,8 @@ class MasterStation:
         await asyncio.to_thread(self.directory.load)
         self.ingestor.start()
         bound = await self.frontend.start(host, port)
-        for loop in (self._collection_loop, self._status_loop, self._flush_loop, self.jobs.poll):
+        loops = (self._collection_loop, self._status_loop, self._flush_loop, self.jobs.poll, self._clock_loop)
+        for loop in loops:
             self._tasks.append(asyncio.create_task(self._forever(loop)))
         log.info(
             "master station listening on %s:%d (%d terminals in the archives)",
@@ -152,6 +155,23 @@ class MasterStation:
             except Exception:
                 log.exception("background task %s failed; retrying", body.__name__)
                 await asyncio.sleep(5)
+
+    async def _clock_loop(self) -> None:
+        """Once a day, every terminal's clock is checked and set when off by more than 5 s."""
+        await asyncio.sleep(30)
+        ids = [t.terminal_id for t in self.directory.terminals.values()]
+        for terminal_id in ids:
+            await asyncio.to_thread(
+                store.create_job,
+                self.db,
+                kind=JobKind.CLOCK_SYNC,
+                terminal_id=terminal_id,
+                priority=2,
+                params={},
+                requested_by="system:clock-check",
+            )
+        log.info("queued the daily clock check of %d terminals", len(ids))
+        await asyncio.sleep(self.settings.clock_check_interval_s)
 
     async def _collection_loop(self) -> None:
         await asyncio.sleep(1)
