@@ -216,7 +216,7 @@ def main() -> None:
         }
         result["durable_max"] = asyncio.run(durable_rate(args.seconds, root / "max"))
         result["durable_at_25k_per_s"] = asyncio.run(durable_rate(args.seconds, root / "paced", 25000))
-        result["connections"] = asyncio.run(connections(min(args.connections, hard // 2 - 100), root))
+        result["connections"] = asyncio.run(connections(min(args.connections, hard - 200), root))
     json.dump(result, sys.stdout)
     print()
 
