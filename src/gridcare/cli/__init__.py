@@ -6,6 +6,8 @@ import typer
 
 from gridcare import __version__
 from gridcare.cli import admin, archives, audit, bill, db, demo, device, frame, kpi, readings, serve, simulate
+from gridcare.cli import billing_runs as billing_cli
+from gridcare.cli import mdm as mdm_cli
 from gridcare.cli import run as run_cmd
 
 app = typer.Typer(
@@ -28,6 +30,8 @@ app.add_typer(kpi.app, name="kpi")
 app.add_typer(device.app, name="device")
 app.command("simulate")(simulate.simulate)
 run_cmd.register(app)
+billing_cli.register(app)
+mdm_cli.register(app)
 
 
 @app.command()

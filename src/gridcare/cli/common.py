@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -11,6 +13,7 @@ from rich.console import Console
 from gridcare.config import ConfigError, Settings, load_settings
 from gridcare.storage.database import Database, open_database
 
+T = TypeVar("T")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -40,6 +43,15 @@ def settings_from(data_dir: Path | None = None, config: Path | None = None, **fl
         return load_settings(config_file=config, data_dir=data_dir, **flags)
     except ConfigError as exc:
         fail(str(exc))
+
+
+def run_async(main: Coroutine[Any, Any, T]) -> T:
+    """Run ``main`` on uvloop where it is installed (faster sockets), else on asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
 
 
 def database_from(settings: Settings) -> Database:

@@ -23,7 +23,15 @@ from gridcare.acquisition.station import MasterStation, StationSettings
 from gridcare.api.app import create_app
 from gridcare.archives.demo import generate_demo
 from gridcare.archives.models import Customer, Organisation
-from gridcare.cli.common import ConfigOption, DataDirOption, console, database_from, fail, settings_from
+from gridcare.cli.common import (
+    ConfigOption,
+    DataDirOption,
+    console,
+    database_from,
+    fail,
+    run_async,
+    settings_from,
+)
 from gridcare.cli.serve import HostOption, PortOption
 from gridcare.cli.simulate import archive_fleet
 from gridcare.config import Settings
@@ -93,7 +101,7 @@ def run(
     else:
         console.print(f"登录 log in with your account (e.g. {DEMO_USER}); more: gridcare admin create --help")
     console.print("按 Ctrl-C 停止 (press Ctrl-C to stop)")
-    asyncio.run(_serve_all(settings, database))
+    run_async(_serve_all(settings, database))
     database.dispose()
     console.print("已停止 stopped")
 

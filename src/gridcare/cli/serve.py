@@ -11,7 +11,7 @@ import uvicorn
 
 from gridcare.acquisition.station import open_station
 from gridcare.api.app import create_app
-from gridcare.cli.common import ConfigOption, DataDirOption, console, fail, settings_from
+from gridcare.cli.common import ConfigOption, DataDirOption, console, fail, run_async, settings_from
 from gridcare.config import Settings
 from gridcare.storage.wal import WalLocked
 
@@ -51,7 +51,7 @@ def frontend(
 ) -> None:
     """Run the master-station front-end alone: terminals connect over TCP (Q/GDW 1376.1)."""
     settings = settings_from(data_dir, config, frontend_host=host, frontend_port=port)
-    asyncio.run(run_station(settings))
+    run_async(run_station(settings))
 
 
 async def run_station(settings: Settings) -> None:

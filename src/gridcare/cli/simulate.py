@@ -15,7 +15,15 @@ from sqlalchemy import select
 
 from gridcare.archives.models import Customer, Meter, MeteringPoint, Terminal
 from gridcare.archives.provision import provision_fleet
-from gridcare.cli.common import ConfigOption, DataDirOption, console, database_from, fail, settings_from
+from gridcare.cli.common import (
+    ConfigOption,
+    DataDirOption,
+    console,
+    database_from,
+    fail,
+    run_async,
+    settings_from,
+)
 from gridcare.simulator.bank import MeterBank
 from gridcare.simulator.faults import FaultRates, plan_faults, write_ground_truth
 from gridcare.simulator.fleet import BankMeters, build_terminals, run_fleet
@@ -105,7 +113,7 @@ def simulate(
     book = Ledger(out)
     sims = build_terminals(fleet, BankMeters(bank, now_beijing), now_beijing, book, plan, heartbeat_s, seed)
     try:
-        asyncio.run(_run(sims, settings.frontend_host, settings.frontend_port, book, duration_s, idle_exit_s))
+        run_async(_run(sims, settings.frontend_host, settings.frontend_port, book, duration_s, idle_exit_s))
     finally:
         if out:
             out.close()
