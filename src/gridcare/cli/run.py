@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Annotated
 
 import typer
 import uvicorn
@@ -39,6 +40,7 @@ from gridcare.security import accounts
 from gridcare.security.models import User
 from gridcare.security.principal import SYSTEM
 from gridcare.simulator.bank import MeterBank
+from gridcare.simulator.clock import SimClock
 from gridcare.simulator.faults import FaultPlan, FaultRates, plan_faults, write_ground_truth
 from gridcare.simulator.fleet import BankMeters, build_terminals, run_fleet
 from gridcare.simulator.specs import TerminalSpec
@@ -79,14 +81,34 @@ def _ensure_demo(settings: Settings, database: Database) -> str | None:
         return creds.one_time_password
 
 
+def replay_clock(replay_days: int, speed: float) -> Callable[[], datetime]:
+    """Beijing time that starts ``replay_days`` ago, runs ``speed`` times faster than the wall clock
+    and, once it has caught up, goes on as the real time."""
+    if replay_days <= 0:
+        return now_beijing
+    sim = SimClock(now_beijing() - timedelta(days=replay_days), speed)
+    return lambda: min(sim.now(), now_beijing())
+
+
 def run(
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
     host: HostOption = None,
     port: PortOption = None,
+    replay_days: Annotated[
+        int,
+        typer.Option("--replay-days", min=0, max=60, help="start the fleet this many days ago and replay"),
+    ] = 0,
+    speed: Annotated[
+        float, typer.Option("--speed", min=1.0, help="simulated seconds per wall second while replaying")
+    ] = 1440.0,
 ) -> None:
     """Initialise the data directory and database if empty (demo utility and a demo login), then run the
-    API, the console, the front-end and a simulated fleet until Ctrl-C."""
+    API, the console, the front-end and a simulated fleet until Ctrl-C.
+
+    With --replay-days N the fleet and the front-end start N days ago on an accelerated clock (--speed
+    1440: a day a minute) and go on in real time once they catch up, so a month of collection, clock
+    drift and faults fills the console in half an hour."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = settings_from(data_dir, config, host=host, port=port)
     database = database_from(settings)
@@ -101,12 +123,19 @@ def run(
     else:
         console.print(f"登录 log in with your account (e.g. {DEMO_USER}); more: gridcare admin create --help")
     console.print("按 Ctrl-C 停止 (press Ctrl-C to stop)")
-    run_async(_serve_all(settings, database))
+    clock = replay_clock(replay_days, speed)
+    if replay_days:
+        console.print(
+            f"回放 replaying {replay_days} days at {speed:g}x (时钟 clock starts {clock():%Y-%m-%d %H:%M})"
+        )
+    run_async(_serve_all(settings, database, clock, speed if replay_days else 1.0))
     database.dispose()
     console.print("已停止 stopped")
 
 
-async def _serve_all(settings: Settings, database: Database) -> None:
+async def _serve_all(
+    settings: Settings, database: Database, clock: Callable[[], datetime], speed: float
+) -> None:
     lake = ReadingsLake(settings.lake_dir)
     station = MasterStation(
         database,
@@ -114,9 +143,10 @@ async def _serve_all(settings: Settings, database: Database) -> None:
         FrameArchive(settings.lake_dir),
         StationSettings(
             reread_days=settings.reread_days,
-            reread_interval_s=settings.reread_interval_s,
+            reread_interval_s=max(2.0, settings.reread_interval_s / speed),
             idle_timeout_s=settings.terminal_idle_timeout_s,
         ),
+        clock=clock,
     )
     try:
         fe_port = await station.start(settings.frontend_host, settings.frontend_port)
@@ -127,7 +157,7 @@ async def _serve_all(settings: Settings, database: Database) -> None:
         fail(f"frontend_port: cannot listen on {where} ({exc.strerror})")
     console.print(f"采集前置机 front-end: {settings.frontend_host}:{fe_port}")
     stop = asyncio.Event()
-    fleet_task = asyncio.create_task(_fleet(settings, database, fe_port, stop))
+    fleet_task = asyncio.create_task(_fleet(settings, database, fe_port, stop, clock))
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(settings, database),
@@ -145,21 +175,23 @@ async def _serve_all(settings: Settings, database: Database) -> None:
         await station.stop()
 
 
-async def _fleet(settings: Settings, database: Database, port: int, stop: asyncio.Event) -> None:
+async def _fleet(
+    settings: Settings, database: Database, port: int, stop: asyncio.Event, clock: Callable[[], datetime]
+) -> None:
     """The demo archives' terminals and meters, simulated, connecting to the front-end."""
     fleet = await asyncio.to_thread(archive_fleet, database, settings.demo_seed)
     if not fleet:
         return
-    now = now_beijing()
+    now = clock()
     start = datetime(now.year, now.month, now.day, tzinfo=now.tzinfo) - timedelta(days=FLEET_HISTORY_DAYS)
-    plan = demo_fault_plan(fleet, start, now, settings.demo_seed)
+    plan = demo_fault_plan(fleet, start, now, now_beijing(), settings.demo_seed)
     truth = settings.data_dir / "simulator" / "ground_truth.jsonl"
     truth.parent.mkdir(parents=True, exist_ok=True)
     write_ground_truth(truth, plan)
     bank = MeterBank.from_fleet(fleet, start, seed=settings.demo_seed, faults=plan)
-    await asyncio.to_thread(bank.advance_to, now_beijing())
+    await asyncio.to_thread(bank.advance_to, clock())
     terminals = build_terminals(
-        fleet, BankMeters(bank, now_beijing), now_beijing, Ledger(None), plan, 60.0, settings.demo_seed
+        fleet, BankMeters(bank, clock), clock, Ledger(None), plan, 60.0, settings.demo_seed
     )
     console.print(
         f"仿真终端 simulated fleet: {len(terminals)} terminals, {sum(len(t.meters) for t in fleet)} meters "
@@ -183,7 +215,7 @@ METER_KINDS = (
 
 
 def demo_fault_plan(
-    fleet: Sequence[TerminalSpec], history_start: datetime, now: datetime, seed: int
+    fleet: Sequence[TerminalSpec], history_start: datetime, now: datetime, real_now: datetime, seed: int
 ) -> FaultPlan:
     """Meter faults (stopped, reversed, replaced, theft, clock drift) across the meters' history and the
     next month; channel faults (offline, dropped, corrupted, slow) around now, so that a demo shows
@@ -191,9 +223,9 @@ def demo_fault_plan(
     meter_rates = replace(FaultRates(), **dict.fromkeys(TRANSPORT_KINDS, 0.0))  # type: ignore[arg-type]
     transport_rates = replace(FaultRates(), **dict.fromkeys(METER_KINDS, 0.0))  # type: ignore[arg-type]
     transport_rates = replace(transport_rates, terminal_offline=0.1, offline_hours=(2.0, 12.0))
-    meter = plan_faults(fleet, history_start, now + timedelta(days=30), rates=meter_rates, seed=seed)
+    meter = plan_faults(fleet, history_start, real_now + timedelta(days=30), rates=meter_rates, seed=seed)
     transport = plan_faults(
-        fleet, now - timedelta(hours=2), now + timedelta(hours=2), rates=transport_rates, seed=seed + 1
+        fleet, now - timedelta(hours=2), real_now + timedelta(hours=2), rates=transport_rates, seed=seed + 1
     )
     faults = [replace(f, fault_id=i) for i, f in enumerate([*meter.faults, *transport.faults], start=1)]
     return FaultPlan(faults)
