@@ -2,14 +2,15 @@
 
 Layout under ``<data_dir>/lake``::
 
-    _wal/readings-000000000001.arrows      durable write-ahead segments (not yet in Parquet)
-    readings/day=2026-11-22/part-000000000001.parquet
+    _wal/readings-000000000001-3f2a9c0d1e4b.arrows   durable write-ahead segments (not yet in Parquet)
+    readings/day=2026-11-22/part-000000000001-3f2a9c0d1e4b.parquet
 
 Rows arrive through :meth:`ReadingsLake.append` (durable when it returns) and move to Parquet with
 :meth:`ReadingsLake.flush`. A part file is named after the segment it came from, so replaying a segment
 after a crash rewrites the same file instead of adding a copy. Readings are never overwritten: an estimate
 or an edit is a new row with a higher ``version`` and its ``source``; :meth:`ReadingsLake.current` picks,
-per (meter, di, freeze_time), an actual reading over any estimate, then the highest version.
+per (meter, di, freeze_time), an actual or edited reading over any estimate, then the highest version
+(an operator's edit is a higher version of the actual it corrects).
 """
 
 from __future__ import annotations
@@ -101,11 +102,11 @@ class DayPartitionedStore:
     def flush(self) -> int:
         """Move every closed and the open write-ahead segment into Parquet; returns rows moved."""
         moved = 0
-        for seq in self.wal.rotate():
-            table = self.wal.read(seq)
+        for segment_id in self.wal.rotate():
+            table = self.wal.read(segment_id)
             moved += table.num_rows
-            self._write_partitions(table, f"part-{seq:012d}")
-            self.wal.release([seq])
+            self._write_partitions(table, f"part-{segment_id}")
+            self.wal.release([segment_id])
         return moved
 
     def _write_partitions(self, table: pa.Table, stem: str) -> None:
@@ -128,7 +129,9 @@ class DayPartitionedStore:
         """Every stored row (write-ahead rows included) whose day is in [start, end]."""
         files = self._files(start, end)
         tables = [pq.ParquetDataset(files, schema=self.schema).read()] if files else []
-        tables.extend(self.wal.read(seq) for seq in self.wal.segments())  # durable, not yet in Parquet
+        tables.extend(
+            self.wal.read(segment_id) for segment_id in self.wal.segments()
+        )  # durable, not yet in Parquet
         table = pa.concat_tables(tables) if tables else self.schema.empty_table()
         if start is not None or end is not None:
             days = pc.strftime(table[self.time_column], format="%Y-%m-%d")
@@ -157,7 +160,7 @@ class ReadingsLake(DayPartitionedStore):
     def current(
         self, start: date | None = None, end: date | None = None, dis: Sequence[str] = ()
     ) -> pa.Table:
-        """One row per (meter, di, freeze_time): actual over estimate, then highest version, then latest."""
+        """One row per (meter, di, freeze_time): actual or edited over estimate, highest version, latest."""
         table = self.raw(start, end)
         con = self.connect()
         con.register("r", table)
@@ -169,7 +172,7 @@ class ReadingsLake(DayPartitionedStore):
             SELECT * FROM r {where}
             QUALIFY row_number() OVER (
                 PARTITION BY meter, di, freeze_time
-                ORDER BY (source = 'actual') DESC, version DESC, recorded_at DESC) = 1
+                ORDER BY (source <> 'estimated') DESC, version DESC, recorded_at DESC) = 1
             ORDER BY meter, di, freeze_time
             """
         ).to_arrow_table()

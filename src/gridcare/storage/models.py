@@ -2,6 +2,7 @@
 
 from gridcare.acquisition import models as acquisition_models
 from gridcare.archives import models as archives_models
+from gridcare.billing import models as billing_models  # noqa: F401 (registers the billing tables)
 from gridcare.security import models as security_models
 from gridcare.storage.base import Base
 

@@ -13,13 +13,14 @@ import fcntl
 import os
 import re
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
-_SEGMENT = re.compile(r"^(?P<name>[a-z_]+)-(?P<seq>\d{12})\.arrows$")
+_SEGMENT = re.compile(r"^(?P<name>[a-z_]+)-(?P<seq>\d{12})-(?P<token>[0-9a-f]{12})\.arrows$")
 
 
 class WalLocked(RuntimeError):
@@ -44,7 +45,8 @@ class ArrowWal:
         self._lock = threading.Lock()
         directory.mkdir(parents=True, exist_ok=True)
         existing = self._segments()
-        self._seq = (max(existing) + 1) if existing else 1
+        self._seq = (int(existing[-1].split("-")[0]) + 1) if existing else 1
+        self._open_id: str | None = None
         self._file: pa.OSFile | None = None
         self._writer: ipc.RecordBatchStreamWriter | None = None
         self._lock_fd: int | None = None
@@ -64,25 +66,31 @@ class ArrowWal:
             raise WalLocked(f"{self.directory}: another gridcare process is writing here") from None
         self._lock_fd = fd
 
-    def _path(self, seq: int) -> Path:
-        return self.directory / f"{self.name}-{seq:012d}.arrows"
+    def _path(self, segment_id: str) -> Path:
+        return self.directory / f"{self.name}-{segment_id}.arrows"
 
-    def segments(self) -> list[int]:
-        """Every segment number on disk (closed or open), oldest first. Reading them is safe while
-        another process appends: only complete batches are returned."""
+    def segments(self) -> list[str]:
+        """Every segment id on disk (closed or open), oldest first. Reading them is safe while
+        another process appends: only complete batches are returned.
+
+        An id is "<sequence>-<random token>": unique for ever, so whatever is derived from it (the name
+        of the Parquet file a segment becomes) never collides with an earlier segment's, even when the
+        sequence starts again from 1 after every segment was released.
+        """
         return self._segments()
 
-    def _segments(self) -> list[int]:
-        seqs = []
+    def _segments(self) -> list[str]:
+        ids = []
         for entry in self.directory.iterdir():
             match = _SEGMENT.match(entry.name)
             if match and match.group("name") == self.name:
-                seqs.append(int(match.group("seq")))
-        return sorted(seqs)
+                ids.append(f"{match.group('seq')}-{match.group('token')}")
+        return sorted(ids)
 
     def _open(self) -> ipc.RecordBatchStreamWriter:
         if self._writer is None:
-            path = self._path(self._seq)
+            self._open_id = f"{self._seq:012d}-{uuid.uuid4().hex[:12]}"
+            path = self._path(self._open_id)
             self._file = pa.OSFile(str(path), "wb")
             self._writer = ipc.new_stream(self._file, self.schema)
             _fsync_dir(self.directory)
@@ -97,8 +105,8 @@ class ArrowWal:
             self._file.flush()
             os.fsync(self._file.fileno())
 
-    def rotate(self) -> list[int]:
-        """Close the open segment (if any) and return every closed segment number, oldest first."""
+    def rotate(self) -> list[str]:
+        """Close the open segment (if any) and return every closed segment id, oldest first."""
         with self._lock:
             if self._writer is not None:
                 self._writer.close()
@@ -106,12 +114,13 @@ class ArrowWal:
                 self._file.close()
                 self._writer = None
                 self._file = None
+                self._open_id = None
                 self._seq += 1
-            return [s for s in self._segments() if s < self._seq]
+            return [s for s in self._segments() if int(s.split("-")[0]) < self._seq]
 
-    def read(self, seq: int) -> pa.Table:
-        """All complete batches of segment ``seq``; a torn tail is dropped."""
-        return pa.Table.from_batches(list(self._batches(self._path(seq))), schema=self.schema)
+    def read(self, segment_id: str) -> pa.Table:
+        """All complete batches of a segment; a torn tail is dropped."""
+        return pa.Table.from_batches(list(self._batches(self._path(segment_id))), schema=self.schema)
 
     def _batches(self, path: Path) -> Iterator[pa.RecordBatch]:
         try:
@@ -126,10 +135,10 @@ class ArrowWal:
             except (pa.ArrowInvalid, OSError):
                 return  # torn last batch: never acknowledged
 
-    def release(self, seqs: list[int]) -> None:
+    def release(self, segment_ids: list[str]) -> None:
         """Delete segments whose rows are now durable elsewhere."""
-        for seq in seqs:
-            self._path(seq).unlink(missing_ok=True)
+        for segment_id in segment_ids:
+            self._path(segment_id).unlink(missing_ok=True)
         _fsync_dir(self.directory)
 
     def close(self) -> None:
