@@ -17,12 +17,13 @@ from gridcare.api.routes import (
     auth,
     bills,
     health,
+    mdm,
     users,
 )
 from gridcare.config import Settings
 from gridcare.security.middleware import install_security
 from gridcare.storage.database import Database, open_database
-from gridcare.web import login, pages
+from gridcare.web import login, mdm_pages, pages
 
 API_PREFIX = "/api/v1"
 
@@ -52,7 +53,9 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         app.include_router(router, prefix=API_PREFIX)
     for router in (auth.router, users.router, users.personal_router, audit.router, alerts.router):
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(mdm.router, prefix=API_PREFIX)
     app.include_router(login.router)
     install_security(app, settings, app.state.database)
     pages.mount(app)
+    app.include_router(mdm_pages.router)
     return app
