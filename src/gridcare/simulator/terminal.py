@@ -21,6 +21,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import IO, Any, Protocol
 
+from gridcare.mdm.schema import DI_FWD_ACTIVE, DI_FWD_ACTIVE_TARIFFS
 from gridcare.protocols import gdw1376
 from gridcare.protocols.errors import FrameError
 from gridcare.protocols.gdw1376.model import (
@@ -47,7 +48,7 @@ AFN_CONFIRM, AFN_LINK, AFN_CONTROL, AFN_CLASS1, AFN_CLASS2, AFN_CLASS3, AFN_FORW
     0x10,
 )
 FUNC_LINK_TEST, FUNC_RESPONSE, FUNC_CONFIRM = 9, 8, 0
-DIS = ("05060101", "05060101.1", "05060101.2", "05060101.3", "05060101.4")  # lake items of an F161 reply
+DIS = (DI_FWD_ACTIVE, *DI_FWD_ACTIVE_TARIFFS)  # lake data items of an F161 reply: total, T1..T4
 
 
 class MeterSource(Protocol):
