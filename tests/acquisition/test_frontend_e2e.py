@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 
 from gridcare.acquisition import store
 from gridcare.acquisition.events import list_events
@@ -17,6 +18,7 @@ from gridcare.acquisition.station import MasterStation, StationSettings
 from gridcare.config import Settings
 from gridcare.protocols import gdw1376
 from gridcare.protocols.gdw1376.model import Address
+from gridcare.security.models import RiskCounter
 from gridcare.security.principal import SYSTEM
 from gridcare.simulator.terminal import Ledger, SimTerminal
 from gridcare.storage.database import Database
@@ -159,6 +161,7 @@ def test_unknown_terminal_is_refused_and_corrupt_frames_do_not_stop_the_session(
         await _until(lambda: station.frontend.counters.malformed_frames >= 1)
         writer.write(gdw1376.build_heartbeat(here))
         await _until(lambda: station.frontend.sessions["3301-00002"].last_heartbeat is not None)
+        await asyncio.to_thread(station._write_status)  # what the status loop does every few seconds
         writer.close()
         await station.stop()
         return (
@@ -170,6 +173,9 @@ def test_unknown_terminal_is_refused_and_corrupt_frames_do_not_stop_the_session(
     refused, malformed, sessions = run(scenario())
     assert refused >= 1  # the stranger keeps trying; each login is refused and the connection closed
     assert (malformed, sessions) == (1, 0)
+    with archive.sessions() as session:
+        counters = session.scalars(select(RiskCounter)).all()
+    assert [(c.key, c.count) for c in counters] == [("frames:3301-00002", 1)]  # fed to the risk rules
     frames = FrameArchive(settings.lake_dir).raw().to_pylist()
     assert any(f["error_code"] == "bad_checksum" for f in frames)
     assert any(f["terminal"] is None and f["remote"] for f in frames)

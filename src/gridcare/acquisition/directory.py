@@ -27,6 +27,7 @@ class TerminalInfo:
     area: str
     number: int
     points: dict[int, PointInfo] = field(default_factory=dict)  # by Pn
+    org_id: int | None = None
 
     @property
     def key(self) -> str:
@@ -51,7 +52,7 @@ class Directory:
         by_id: dict[int, TerminalInfo] = {}
         with self._sessions() as session:
             for t in session.scalars(select(Terminal)):
-                info = TerminalInfo(t.id, t.area_code, t.terminal_number)
+                info = TerminalInfo(t.id, t.area_code, t.terminal_number, org_id=t.org_id)
                 terminals[(t.area_code, t.terminal_number)] = info
                 by_id[t.id] = info
             stmt = (

@@ -26,6 +26,7 @@ from gridcare.acquisition.ingest import Ingestor
 from gridcare.acquisition.jobs import JobRunner
 from gridcare.acquisition.models import JobKind
 from gridcare.config import Settings
+from gridcare.security import risk
 from gridcare.storage.database import Database, open_database
 from gridcare.storage.frames import FrameArchive
 from gridcare.storage.lake import ReadingsLake
@@ -68,6 +69,7 @@ class MasterStation:
         self.events = EventReader(self.frontend, db)
         self._tasks: list[asyncio.Task[Any]] = []
         self._collecting: set[str] = set()
+        self._malformed_reported: dict[str, tuple[int, int]] = {}  # terminal -> (session id, count)
 
     async def start(self, host: str, port: int) -> int:
         """Take the write-ahead files (one writer per data directory), replay them, load the archives and
@@ -192,7 +194,19 @@ class MasterStation:
     def _flush(self) -> int:
         return self.ingestor.lake.flush() + self.ingestor.frames.flush()
 
+    def _report_malformed(self) -> None:
+        """Feed new undecodable frames per terminal to the risk rules (a flood raises an alert)."""
+        for session in list(self.frontend.sessions.values()):
+            key = session.terminal.key
+            seen_in, seen = self._malformed_reported.get(key, (0, 0))
+            new = session.malformed_frames - (seen if seen_in == id(session) else 0)
+            if new > 0:
+                with self.db.sessions() as db_session, db_session.begin():
+                    risk.record_malformed_frames(db_session, key, new, org_id=session.terminal.org_id)
+                self._malformed_reported[key] = (id(session), session.malformed_frames)
+
     def _write_status(self) -> None:
+        self._report_malformed()
         rows = [
             store.StatusRow(
                 s.terminal.terminal_id,
@@ -216,6 +230,7 @@ class MasterStation:
 def open_station(settings: Settings) -> MasterStation:
     """A master station on the installation's database and lake, per ``settings``."""
     db = open_database(settings)
+    risk.configure(settings)
     station_settings = StationSettings(
         reread_days=settings.reread_days,
         reread_interval_s=settings.reread_interval_s,

@@ -62,8 +62,7 @@ def record_outcomes(db: Database, freeze_day: date, outcomes: Iterable[Any]) -> 
                 select(PointCollection.metering_point_id, PointCollection.attempts).where(
                     PointCollection.business_date == freeze_day
                 )
-            )
-            .all()
+            ).all()
         )
     rows = [
         {

@@ -36,7 +36,7 @@ from gridcare.cli.common import (
 from gridcare.cli.serve import HostOption, PortOption
 from gridcare.cli.simulate import archive_fleet
 from gridcare.config import Settings
-from gridcare.security import accounts
+from gridcare.security import accounts, risk
 from gridcare.security.models import User
 from gridcare.security.principal import SYSTEM
 from gridcare.simulator.bank import MeterBank
@@ -112,6 +112,7 @@ def run(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = settings_from(data_dir, config, host=host, port=port)
     database = database_from(settings)
+    risk.configure(settings)
     password = _ensure_demo(settings, database)
     console.print(f"数据目录 data directory: {settings.data_dir}")
     console.print(f"控制台 console: [bold]http://{settings.host}:{settings.port}/[/]   API: /api/v1/docs")
