@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from gridcare.acquisition import service
 from gridcare.acquisition.models import JobKind
@@ -46,6 +47,9 @@ OBJECTS: dict[str, tuple[str, str]] = {
     "alert_id": ("", ""),
     "job_id": ("", ""),
     "approval_id": ("", ""),
+    "change_id": ("", ""),
+    "run_id": ("", ""),
+    "bill_id": ("", ""),
 }
 """Path parameters naming an object: (in scope of a station-A account, out of scope)."""
 
@@ -54,6 +58,16 @@ FIXED: dict[str, str] = {"kind": "customers"}
 
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/api/v1/users/{user_id}/roles"): {"roles": ["operator"]},
+    ("POST", "/api/v1/billing/bills/{bill_id}/accept"): {"note": "checked"},
+    ("POST", "/api/v1/billing/bills/{bill_id}/void"): {"reason": "matrix"},
+    ("POST", "/api/v1/billing/bills/{bill_id}/rebill"): {"reason": "matrix"},
+    ("POST", "/api/v1/billing/bills/{bill_id}/waivers"): {"reason": "matrix"},
+    ("PUT", "/api/v1/billing/customers/{customer_no}/prepaid"): {},
+    ("POST", "/api/v1/billing/customers/{customer_no}/refunds"): {
+        "idempotency_key": "matrix",
+        "amount_yuan": 1,
+        "reason": "matrix",
+    },
 }
 """Request bodies needed to get past validation to the scope check."""
 
@@ -108,9 +122,33 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         )
         for maker, meter in zip(makers, ("201000000001", "201000000004"), strict=True)
     )
+    _billing_samples(database, settings)
     with TestClient(create_app(settings, database)) as client:
         yield World(client, settings, database, accounts)
     database.dispose()
+
+
+def _billing_samples(database: Database, settings: Settings) -> None:
+    """A tariff change, a billing run and a bill filed at station A (in scope) and at station B."""
+    from gridcare.billing import runs, tariff_store
+    from gridcare.billing.models import Bill
+    from gridcare.storage.lake import ReadingsLake
+
+    document = '{"tariffs": [{"code": "T", "effective_from": "2024-01-01", "tariff": {"customer_class": '
+    document += '"residential", "energy": {"kind": "flat", "price_yuan_per_kwh": 0.5}}}]}'
+    changes, run_ids, bill_ids = [], [], []
+    for station, code, period in (("a", "S010101", "2024-07"), ("b", "S010102", "2024-06")):
+        maker = principal_of(
+            database, settings, make_staff(database, settings, f"biller-{station}", ["manager"], code)
+        )
+        with transaction(database.sessions) as session:
+            changes.append(str(tariff_store.request_change(session, maker, document, "json", "matrix").id))
+            report = runs.run_billing(session, maker, ReadingsLake(settings.lake_dir), period, "B01")
+            run_ids.append(str(report.run_id))
+            bill_ids.append(str(session.scalar(select(Bill.id).where(Bill.run_id == report.run_id))))
+    OBJECTS["change_id"], OBJECTS["run_id"], OBJECTS["bill_id"] = (
+        tuple(x) for x in (changes, run_ids, bill_ids)
+    )  # type: ignore[assignment]
 
 
 def api_routes(world: World) -> list[tuple[str, RouteContext]]:

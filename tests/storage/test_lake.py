@@ -173,3 +173,11 @@ def test_a_second_writer_is_refused(tmp_path: Path) -> None:
         f"try:\n    ReadingsLake(Path({str(tmp_path)!r})).wal.lock()\nexcept WalLocked:\n    sys.exit(3)\n"
     )
     assert subprocess.run([sys.executable, "-c", code]).returncode == 3
+
+
+def test_current_filters_data_items_including_tariff_registers(tmp_path: Path) -> None:
+    lake = ReadingsLake(tmp_path)
+    rows = [_row("201000000011", DAY1, "9.00"), {**_row("201000000011", DAY1, "1.00"), "di": "05060101.1"}]
+    lake.append(readings_table(rows))
+    assert lake.current(dis=["05060101.1"]).column("di").to_pylist() == ["05060101.1"]
+    assert lake.current(dis=["05060101"]).column("value").to_pylist() == [Decimal("9.0000")]

@@ -15,6 +15,7 @@ from gridcare.api.routes import (
     archives,
     audit,
     auth,
+    billing,
     bills,
     health,
     mdm,
@@ -53,6 +54,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         app.include_router(router, prefix=API_PREFIX)
     for router in (auth.router, users.router, users.personal_router, audit.router, alerts.router):
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(billing.router, prefix=API_PREFIX)
     app.include_router(mdm.router, prefix=API_PREFIX)
     app.include_router(login.router)
     install_security(app, settings, app.state.database)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from gridcare.archives.queries import NotFound
 from gridcare.billing import bills as bill_service
-from gridcare.billing import ledger, prepaid, reconcile, runs, tariff_store
+from gridcare.billing import ledger, prepaid, reconcile, reports, runs, tariff_store
 from gridcare.billing.errors import BillingInputError
 from gridcare.billing.jsonio import dumps
 from gridcare.cli.admin import cli_principal, open_secured
@@ -51,6 +51,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(billing_app, name="billing")
     app.add_typer(payments_app, name="payments")
     app.add_typer(prepaid_app, name="prepaid")
+    app.command("settlement")(settlement_command)
 
 
 def _fail(lines: list[str]) -> NoReturn:
@@ -506,3 +507,28 @@ def prepaid_show(
     """Settings, state and history of a prepaid account."""
     with _session(data_dir, config, as_user) as (session, principal, _):
         _echo(prepaid.history(session, principal, customer_no, limit))
+
+
+# --- settlement reports -------------------------------------------------------------------------
+
+
+def settlement_command(
+    period_from: Annotated[str, typer.Option("--from", help="First billing month YYYY-MM.")],
+    period_to: Annotated[str, typer.Option("--to", help="Last billing month YYYY-MM.")],
+    by: Annotated[
+        str, typer.Option("--by", help="Comma-separated: organisation, customer_class, tariff, period.")
+    ] = "organisation,customer_class,tariff,period",
+    xlsx: Annotated[Path | None, typer.Option("--xlsx", help="Also write an Excel workbook here.")] = None,
+    as_user: AsOption = None,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """结算报表 Settlement report: energy, amounts by component, paid, penalties, arrears (JSON; --xlsx
+    for Excel). No PDF: no PDF library is installed."""
+    dims = [d.strip() for d in by.split(",") if d.strip()]
+    with _session(data_dir, config, as_user) as (session, principal, _):
+        report = reports.settlement(session, principal, period_from, period_to, dims)
+    if xlsx is not None:
+        xlsx.write_bytes(reports.to_xlsx(report))
+        typer.echo(f"已导出 written {xlsx}", err=True)
+    _echo(report.to_json())

@@ -162,14 +162,13 @@ class ReadingsLake(DayPartitionedStore):
     ) -> pa.Table:
         """One row per (meter, di, freeze_time): actual or edited over estimate, highest version, latest."""
         table = self.raw(start, end)
+        if dis:
+            table = table.filter(pc.is_in(table["di"], value_set=pa.array(list(dis), pa.string())))
         con = self.connect()
         con.register("r", table)
-        where = ""
-        if dis:
-            where = "WHERE di IN (" + ", ".join(f"'{d}'" for d in dis if d.isalnum()) + ")"
         result = con.sql(
-            f"""
-            SELECT * FROM r {where}
+            """
+            SELECT * FROM r
             QUALIFY row_number() OVER (
                 PARTITION BY meter, di, freeze_time
                 ORDER BY (source <> 'estimated') DESC, version DESC, recorded_at DESC) = 1

@@ -2,7 +2,7 @@
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-11-23 08:02:19.099501
+Create Date: 2026-11-23 08:23:13.217919
 """
 
 from __future__ import annotations
@@ -251,7 +251,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("bills", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_bills_corrects_bill_id"), ["corrects_bill_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_bills_customer_id"), ["customer_id"], unique=False)
         batch_op.create_index("ix_bills_period_org", ["period", "org_id"], unique=False)
         batch_op.create_index("ix_bills_run_status", ["run_id", "status"], unique=False)
 
@@ -398,7 +397,6 @@ def downgrade() -> None:
     with op.batch_alter_table("bills", schema=None) as batch_op:
         batch_op.drop_index("ix_bills_run_status")
         batch_op.drop_index("ix_bills_period_org")
-        batch_op.drop_index(batch_op.f("ix_bills_customer_id"))
         batch_op.drop_index(batch_op.f("ix_bills_corrects_bill_id"))
 
     op.drop_table("bills")
