@@ -97,6 +97,19 @@ def test_scope_and_excel(world: World) -> None:
     assert D(str(rows[-1][billed_col])) == D("10219.03")
 
 
+def test_pdf_carries_the_same_table(world: World) -> None:
+    from pypdf import PdfReader
+
+    with world.session() as session:
+        full = reports.settlement(session, SYSTEM, "2024-07", "2024-07", ["customer_class"])
+    pdf = reports.to_pdf(full)
+    assert pdf.startswith(b"%PDF-")
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "结算报表" in text
+    assert "10,219.03" in text  # the billed total, as in the workbook
+    assert "合计" in text
+
+
 def test_bad_parameters(world: World) -> None:
     from gridcare.billing.errors import BillingInputError
 

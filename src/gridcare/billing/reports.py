@@ -240,14 +240,8 @@ _HEADERS = {
 }
 
 
-def to_xlsx(report: SettlementReport) -> bytes:
-    """The report as an Excel workbook (one sheet, header in Chinese and English, totals row)."""
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = "结算报表 settlement"
-    sheet.append([f"电费结算报表 settlement report {report.period_from} – {report.period_to}"])
-    sheet["A1"].font = Font(bold=True, size=13)
+def _table_rows(report: SettlementReport) -> tuple[list[str], list[list[Any]]]:
+    """Header and body rows (totals last) shared by the Excel and PDF exports."""
     header = [_HEADERS[d] for d in report.by] + [
         "户数 bills",
         "电量 kWh",
@@ -259,16 +253,13 @@ def to_xlsx(report: SettlementReport) -> bytes:
         "实收 paid",
         "欠费 arrears",
     ]
-    sheet.append(header)
-    for cell in sheet[2]:
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(wrap_text=True)
 
     def values(r: Row, key: list[Any]) -> list[Any]:
         money = [_yuan(r.components[c]) for c in COMPONENTS]
         money += [_yuan(v) for v in (r.billed, r.credit_notes, r.penalties, r.waived, r.paid, r.arrears)]
         return [*key, r.bills, _kwh(r.energy_kwh), *money]
 
+    body = []
     for r in report.rows:
         key = []
         for d, v in zip(report.by, r.key, strict=True):
@@ -279,12 +270,77 @@ def to_xlsx(report: SettlementReport) -> bytes:
                 key.append(f"{CLASS_LABELS.get(v, v)} {v}")
             else:
                 key.append(v)
-        sheet.append(values(r, key))
-    sheet.append(
+        body.append(values(r, key))
+    body.append(
         values(report.total, ["合计 total"] + [""] * (len(report.by) - 1))
         if report.by
         else values(report.total, [])
     )
+    return header, body
+
+
+def to_pdf(report: SettlementReport) -> bytes:
+    """The report as a landscape A4 PDF (Chinese text in the standard STSong-Light CID font, which every
+    PDF reader provides, so nothing is embedded)."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
+
+    font = "STSong-Light"
+    pdfmetrics.registerFont(UnicodeCIDFont(font))
+    header, body = _table_rows(report)
+    cells = [[Paragraph(h, ParagraphStyle("h", fontName=font, fontSize=6, leading=7)) for h in header]]
+    cells += [[f"{v:,}" if isinstance(v, Decimal) else str(v) for v in row] for row in body]
+    table = Table(cells, repeatRows=1)
+    keys = len(report.by)
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONT", (0, 0), (-1, -1), font, 6),
+                ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e6f0ef")),
+                ("ALIGN", (keys, 1), (-1, -1), "RIGHT"),
+                ("BACKGROUND", (0, -1), (-1, -1), colors.HexColor("#f2f2f2")),
+            ]
+        )
+    )
+    title = Paragraph(
+        f"电费结算报表 settlement report {report.period_from} – {report.period_to}",
+        ParagraphStyle("t", fontName=font, fontSize=12, leading=16, spaceAfter=6),
+    )
+    out = io.BytesIO()
+    doc = SimpleDocTemplate(
+        out,
+        pagesize=landscape(A4),
+        leftMargin=8 * mm,
+        rightMargin=8 * mm,
+        topMargin=10 * mm,
+        bottomMargin=10 * mm,
+        title="settlement report",
+    )
+    doc.build([title, table])
+    return out.getvalue()
+
+
+def to_xlsx(report: SettlementReport) -> bytes:
+    """The report as an Excel workbook (one sheet, header in Chinese and English, totals row)."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "结算报表 settlement"
+    sheet.append([f"电费结算报表 settlement report {report.period_from} – {report.period_to}"])
+    sheet["A1"].font = Font(bold=True, size=13)
+    header, body = _table_rows(report)
+    sheet.append(header)
+    for cell in sheet[2]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True)
+    for row in body:
+        sheet.append(row)
     for cell in sheet[sheet.max_row]:
         cell.font = Font(bold=True)
     first_money = len(report.by) + 3

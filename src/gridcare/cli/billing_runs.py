@@ -519,16 +519,20 @@ def settlement_command(
         str, typer.Option("--by", help="Comma-separated: organisation, customer_class, tariff, period.")
     ] = "organisation,customer_class,tariff,period",
     xlsx: Annotated[Path | None, typer.Option("--xlsx", help="Also write an Excel workbook here.")] = None,
+    pdf: Annotated[Path | None, typer.Option("--pdf", help="Also write a PDF here.")] = None,
     as_user: AsOption = None,
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
 ) -> None:
     """结算报表 Settlement report: energy, amounts by component, paid, penalties, arrears (JSON; --xlsx
-    for Excel). No PDF: no PDF library is installed."""
+    for Excel, --pdf for PDF)."""
     dims = [d.strip() for d in by.split(",") if d.strip()]
     with _session(data_dir, config, as_user) as (session, principal, _):
         report = reports.settlement(session, principal, period_from, period_to, dims)
     if xlsx is not None:
         xlsx.write_bytes(reports.to_xlsx(report))
         typer.echo(f"已导出 written {xlsx}", err=True)
+    if pdf is not None:
+        pdf.write_bytes(reports.to_pdf(report))
+        typer.echo(f"已导出 written {pdf}", err=True)
     _echo(report.to_json())
