@@ -7,13 +7,16 @@ in 2007, 2 bytes in 1997) or the frame is a BadLength error.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from gridcare.protocols import fastbcd
 from gridcare.protocols.dlt645 import loadprofile as _loadprofile  # noqa: F401  (registers its codec)
+from gridcare.protocols.dlt645.datablock import DataSpec
+from gridcare.protocols.dlt645.fast import BCD_BYTES, decode_items, layouts, make_frame
 from gridcare.protocols.dlt645.fields import need_length
-from gridcare.protocols.dlt645.frame import build_frame, parse_envelope
+from gridcare.protocols.dlt645.frame import REMOVE_TABLE, build_frame, parse_envelope
 from gridcare.protocols.dlt645.functions import CODECS_2007, Body, FunctionCodec
 from gridcare.protocols.dlt645.model import (
     ABNORMAL,
@@ -27,7 +30,8 @@ from gridcare.protocols.dlt645.model import (
     Value,
     ValueType,
 )
-from gridcare.protocols.dlt645.v1997 import CODECS_1997
+from gridcare.protocols.dlt645.registry_events import lookup
+from gridcare.protocols.dlt645.v1997 import CODECS_1997, lookup_1997
 from gridcare.protocols.errors import BadField, UnsupportedFrame
 
 # Functions whose normal replies may set the follow-up bit (D5).
@@ -48,16 +52,72 @@ def codec_for(
     raise UnsupportedFrame(f"function code {function:02X}H is not a {what}DL/T 645 function", position)
 
 
+# Read replies (normal, with or without the follow-up bit) whose items have a fast decoding:
+# control code -> (edition, identifier length, registry look-up).
+_FAST_READ_REPLIES: dict[int, tuple[Protocol, int, Callable[[str], DataSpec | None]]] = {
+    0x91: (PROTOCOL_2007, 4, lookup),
+    0xB1: (PROTOCOL_2007, 4, lookup),
+    **{c: (PROTOCOL_1997, 2, lookup_1997) for c in (0x81, 0x82, 0x83, 0xA1, 0xA2, 0xA3)},
+}
+_FE = b"\xfe"
+
+
 def decode_frame(data: bytes, *, allow_trailing: bool = False) -> Dlt645Frame:
     """Decode one DL/T 645-2007 or -1997 frame (leading FEH bytes allowed).
 
     Raises only :class:`~gridcare.protocols.errors.FrameError` subclasses, each with the byte position.
     Bytes after the end byte 16H are a BadLength error unless ``allow_trailing`` (then they are ignored).
+
+    A well-formed frame takes a fast path (see :mod:`.fast`); anything unusual is decoded, or rejected,
+    by the fully checking path, so results and errors are the same either way.
     """
+    if type(data) is not bytes:
+        data = bytes(data)
+    n = len(data)
+    i = n - len(data.lstrip(_FE)) if n and data[0] == 0xFE else 0
+    if n >= i + 12 and data[i] == 0x68 and data[i + 7] == 0x68 and fastbcd.ENABLED:
+        cs_pos = i + 10 + data[i + 9]
+        if (
+            (n == cs_pos + 2 or (allow_trailing and n > cs_pos + 2))
+            and data[cs_pos + 1] == 0x16
+            and sum(data[i:cs_pos]) & 0xFF == data[cs_pos]
+        ):
+            raw_address = data[i + 1 : i + 7]
+            if not raw_address.translate(None, BCD_BYTES):  # plain digits (no wildcard AH nibble)
+                control = data[i + 8]
+                payload = data[i + 10 : cs_pos].translate(REMOVE_TABLE)
+                fast = _FAST_READ_REPLIES.get(control)
+                if fast is not None:
+                    protocol, di_len, find = fast
+                    if len(payload) >= di_len:
+                        di = payload[di_len - 1 :: -1].hex().upper()
+                        layout = layouts(di, find).get(len(payload) - di_len)
+                        if layout is not None:
+                            values = decode_items(layout, payload[di_len:])
+                            if values is not None:
+                                return make_frame(
+                                    protocol,
+                                    raw_address[::-1].hex(),
+                                    control,
+                                    True,
+                                    False,
+                                    bool(control & FOLLOW_UP),
+                                    di,
+                                    values,
+                                    None,
+                                    payload,
+                                    (),
+                                )
+                return _decode_body(raw_address[::-1].hex(), control, payload, i + 8, i + 10)
     env = parse_envelope(data, allow_trailing)
-    control = env.control
+    return _decode_body(env.address, env.control, env.payload, env.start + 8, env.data_offset)
+
+
+def _decode_body(
+    address: str, control: int, payload: bytes, control_pos: int, data_offset: int
+) -> Dlt645Frame:
+    """The frame from its checked framing fields (``control_pos``, ``data_offset``: buffer positions)."""
     function = control & FUNCTION_MASK
-    control_pos = env.start + 8
     protocol, codec = codec_for(function, None, control_pos)
     reply = bool(control & DIR_REPLY)
     abnormal = bool(control & ABNORMAL)
@@ -68,7 +128,7 @@ def decode_frame(data: bytes, *, allow_trailing: bool = False) -> Dlt645Frame:
             raise BadField(
                 f"control code {control:02X}H: a request sets no abnormal or follow-up bit", control_pos
             )
-        body = codec.decode_request(env.payload, env.data_offset)
+        body = codec.decode_request(payload, data_offset)
     else:
         if codec.decode_reply is None:
             raise UnsupportedFrame(f"{codec.name} ({function:02X}H) has no reply", control_pos)
@@ -77,28 +137,27 @@ def decode_frame(data: bytes, *, allow_trailing: bool = False) -> Dlt645Frame:
                 raise BadField(
                     f"control code {control:02X}H: an abnormal reply has no follow-up", control_pos
                 )
-            need_length(env.payload, codec.abnormal_lengths, f"{codec.name} abnormal reply", env.data_offset)
-            error_bits = int.from_bytes(env.payload, "little")
+            need_length(payload, codec.abnormal_lengths, f"{codec.name} abnormal reply", data_offset)
+            error_bits = int.from_bytes(payload, "little")
             body = Body(None)
         else:
             if follow_up and function not in _FOLLOW_UP_OK[protocol]:
                 raise BadField(
                     f"control code {control:02X}H: {codec.name} replies have no follow-up", control_pos
                 )
-            body = codec.decode_reply(env.payload, env.data_offset, follow_up)
-    return Dlt645Frame(
-        protocol=protocol,
-        address=env.address,
-        control=control,
-        direction="reply" if reply else "request",
-        abnormal=abnormal,
-        follow_up=follow_up,
-        function=function,
-        di=body.di,
-        values=body.values,
-        error_bits=error_bits,
-        payload=env.payload,
-        warnings=body.warnings,
+            body = codec.decode_reply(payload, data_offset, follow_up)
+    return make_frame(
+        protocol,
+        address,
+        control,
+        reply,
+        abnormal,
+        follow_up,
+        body.di,
+        body.values,
+        error_bits,
+        payload,
+        body.warnings,
     )
 
 
@@ -134,6 +193,11 @@ def encode_body(
 
 def _json_value(value: ValueType) -> Any:
     if isinstance(value, Decimal):
+        # int when the exponent is >= 0, else float. str() is much cheaper than as_tuple(): without an
+        # exponent part a finite Decimal's text has a point exactly when its exponent is negative.
+        text = str(value)
+        if "E" not in text and value.is_finite():
+            return float(value) if "." in text else int(value)
         return int(value) if value.as_tuple().exponent >= 0 else float(value)  # type: ignore[operator]
     return value
 

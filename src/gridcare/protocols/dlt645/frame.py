@@ -40,18 +40,18 @@ def checksum(data: bytes) -> int:
     return sum(data) & 0xFF
 
 
-_ADD = bytes((b + OFFSET) & 0xFF for b in range(256))
-_REMOVE = bytes((b - OFFSET) & 0xFF for b in range(256))
+ADD_TABLE = bytes((b + OFFSET) & 0xFF for b in range(256))  # for bytes.translate: +33H
+REMOVE_TABLE = bytes((b - OFFSET) & 0xFF for b in range(256))  # for bytes.translate: -33H
 
 
 def add_offset(data: bytes) -> bytes:
     """Add 33H to every byte (what goes on the wire)."""
-    return bytes(data).translate(_ADD)
+    return bytes(data).translate(ADD_TABLE)
 
 
 def remove_offset(data: bytes) -> bytes:
     """Subtract 33H from every byte (what the wire carried -> the data)."""
-    return bytes(data).translate(_REMOVE)
+    return bytes(data).translate(REMOVE_TABLE)
 
 
 def _check_address_byte(b: int, position: int) -> None:

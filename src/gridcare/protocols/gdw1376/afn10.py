@@ -13,6 +13,7 @@ bytes stay in ``content_hex`` with a warning.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import ModuleType
 from typing import Any
 
 from gridcare.protocols.errors import BadField, FrameError, UnsupportedFrame
@@ -39,6 +40,9 @@ def control_word(baud: int = 2400, parity: str = "even", data_bits: int = 8, sto
     return BAUDS.index(baud) << 5 | (stop_bits - 1) << 4 | parity_bits << 2 | (data_bits - 5)
 
 
+_dlt645: ModuleType | None = None  # the DL/T 645 codec, imported on first use
+
+
 def _split_content(content: bytes, r: Reader) -> dict[str, Any]:
     """content_hex, fe_preamble, forwarded (nested DL/T 645 JSON or None), trailing_hex when present."""
     out: dict[str, Any] = {"content_hex": content.hex(), "fe_preamble": 0, "forwarded": None}
@@ -53,13 +57,16 @@ def _split_content(content: bytes, r: Reader) -> dict[str, Any]:
         return out
     frame = body[: 12 + body[9]] if len(body) >= 10 else body
     trailing = body[len(frame) :]
+    global _dlt645
+    if _dlt645 is None:
+        try:
+            from gridcare.protocols import dlt645
+        except ImportError:
+            r.warn("DL/T 645 codec not available; forwarded bytes kept as raw hex")
+            return out
+        _dlt645 = dlt645
     try:
-        from gridcare.protocols import dlt645
-    except ImportError:
-        r.warn("DL/T 645 codec not available; forwarded bytes kept as raw hex")
-        return out
-    try:
-        nested = dlt645.frame_to_json(dlt645.decode_frame(frame))
+        nested = _dlt645.frame_to_json(_dlt645.decode_frame(frame))
     except FrameError as exc:
         r.warn(f"forwarded DL/T 645 frame does not decode, kept as raw hex ({exc.message})")
         return out

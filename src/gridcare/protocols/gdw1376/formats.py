@@ -27,15 +27,19 @@ A.26   X.XXX                  2     ratio
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
+from gridcare.protocols import fastbcd
 from gridcare.protocols.bcd import bcd_to_decimal, bcd_to_digits, bcd_to_int, decimal_to_bcd, digits_to_bcd
 from gridcare.protocols.errors import BadField
+from gridcare.protocols.fastbcd import BCD_BYTES, FALLBACK, time_decoder
 from gridcare.protocols.gdw1376.reader import Reader
 
 NO_DATA = 0xEE
+_POSITIVE = bytes(range(0x80))  # translate(None, _POSITIVE) keeps only bytes with the sign bit set
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,14 @@ def to_int(value: object, what: str, low: int = 0, high: int = 255) -> int:
 def read_num(r: Reader, fmt: Num, what: str) -> Decimal | None:
     """Decode one numeric field (None for no data)."""
     pos = r.pos
+    end = pos + fmt.length
+    if (
+        end <= r.end and fastbcd.ENABLED
+    ):  # fast path: all BCD (so no filler) and not negative -> what the code below gives
+        field = r.data[pos:end]
+        if not field.translate(None, BCD_BYTES) and not (fmt.signed and field[-1] & 0x80):
+            r.pos = end
+            return Decimal(field[::-1].hex()).scaleb(-fmt.decimals)
     raw = read_field(r, fmt.length, what)
     if raw is None:
         return None
@@ -131,6 +143,19 @@ def num_bytes(value: object, fmt: Num, what: str) -> bytes:
 
 
 def read_nums(r: Reader, fmt: Num, count: int, what: str) -> list[Decimal | None]:
+    n = fmt.length
+    pos, end = r.pos, r.pos + n * count
+    if (
+        count > 0 and end <= r.end and fastbcd.ENABLED
+    ):  # fast path: every value BCD (no filler), none negative
+        raw = r.data[pos:end]
+        if not raw.translate(None, BCD_BYTES) and not (
+            fmt.signed and raw[n - 1 :: n].translate(None, _POSITIVE)
+        ):
+            r.pos = end
+            digits = raw[::-1].hex()  # the last value first, each most significant digit first
+            exp = -fmt.decimals
+            return [Decimal(digits[k - 2 * n : k]).scaleb(exp) for k in range(len(digits), 0, -2 * n)]
     return [read_num(r, fmt, f"{what}[{i}]") for i in range(count)]
 
 
@@ -163,6 +188,26 @@ def count_bytes(value: object, what: str) -> bytes:
 
 
 # --- dates and times ---------------------------------------------------------------------------------
+
+
+# Fast paths of A.15 and A.20: BCD bytes low byte first are, reversed, the digits YYMMDDhhmm / YYMMDD, and
+# a valid date renders as the DL/T 645 time text of that format ("2018-08-28 16:18", "2018-08-27"). An
+# all-zero date (an error here) or any invalid part gives FALLBACK: the checking code below then decides.
+_A15 = time_decoder("YYMMDDhhmm", FALLBACK)
+_A20 = time_decoder("YYMMDD", FALLBACK)
+
+
+def _fast_time(r: Reader, n: int, decode: Callable[[str], object]) -> str | None:
+    """The text of the next ``n`` bytes when they are a valid BCD date (the cursor then moves on)."""
+    pos = r.pos
+    if pos + n <= r.end and fastbcd.ENABLED:
+        raw = r.data[pos : pos + n]
+        if not raw.translate(None, BCD_BYTES):
+            text = decode(raw[::-1].hex())
+            if isinstance(text, str):
+                r.pos = pos + n
+                return text
+    return None
 
 
 def _bcd_parts(raw: bytes, pos: int, masks: tuple[int, ...]) -> list[int]:
@@ -252,6 +297,9 @@ def a1_bytes(value: object, weekday: object = None, what: str = "clock") -> byte
 def read_a15(r: Reader, what: str) -> str | None:
     """A.15 mm hh DD MM YY -> "YYYY-MM-DD HH:MM"."""
     pos = r.pos
+    text = _fast_time(r, 5, _A15)
+    if text is not None:
+        return text
     raw = read_field(r, 5, what)
     if raw is None:
         return None
@@ -293,6 +341,9 @@ def a17_bytes(value: object, what: str = "time") -> bytes:
 def read_a20(r: Reader, what: str) -> str | None:
     """A.20 DD MM YY -> "YYYY-MM-DD" (td_d)."""
     pos = r.pos
+    text = _fast_time(r, 3, _A20)
+    if text is not None:
+        return text
     raw = read_field(r, 3, what)
     if raw is None:
         return None

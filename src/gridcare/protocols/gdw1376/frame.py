@@ -54,6 +54,17 @@ from gridcare.protocols.gdw1376.units import decode_da, decode_dt, encode_da, en
 DATA_START = HEADER_LEN + 8  # first byte after SEQ
 SINGLE_FRAME_AFNS = frozenset({0x00, 0x02})
 
+_new = object.__new__
+_set = object.__setattr__
+
+# Control and Seq are immutable and take only 256 values each: decode them by table.
+_CONTROLS = tuple(Control.from_byte(c) for c in range(256))
+_SEQS = tuple(Seq.from_byte(b) for b in range(256))
+
+# DA and DT decodings by (byte 1 | byte 2 << 8), filled on first use (only those that decode).
+_DA: dict[int, tuple[tuple[int, ...], bool]] = {}
+_DT: dict[int, tuple[int, ...]] = {}
+
 
 def checksum(user_data: bytes) -> int:
     """CS: the arithmetic sum of the user-data bytes mod 256."""
@@ -97,10 +108,17 @@ def _check_l(l_field: int, position: int) -> None:
 
 
 def decode_address(raw: bytes, warnings: list[str]) -> Address:
-    area = f"{raw[1]:02X}{raw[0]:02X}"
+    area = raw[1::-1].hex().upper()
     if not (is_bcd_byte(raw[0]) and is_bcd_byte(raw[1])):
         warnings.append(f"area code {area} is not BCD (kept as hex digits)")
-    return Address(area, raw[2] | raw[3] << 8, raw[4] >> 1, bool(raw[4] & 1))
+    # Address(area, terminal, msa, group) without the frozen dataclass __init__ (the same object, faster)
+    address = _new(Address)
+    _set(
+        address,
+        "__dict__",
+        {"area": area, "terminal": raw[2] | raw[3] << 8, "msa": raw[4] >> 1, "group": bool(raw[4] & 1)},
+    )
+    return address
 
 
 def encode_address(address: Address) -> bytes:
@@ -163,8 +181,13 @@ def decode_units(r: Reader, afn: int, direction: int) -> list[DataUnit]:
         pos = r.pos
         da1, da2, dt1, dt2 = r.peek(4)
         try:
-            pns, all_points = decode_da(da1, da2, pos)
-            fns = decode_dt(dt1, dt2, pos + 2)
+            da = _DA.get(da1 | da2 << 8)
+            if da is None:
+                pns, all_points = decode_da(da1, da2, pos)
+                da = _DA[da1 | da2 << 8] = (tuple(pns), all_points)
+            dt = _DT.get(dt1 | dt2 << 8)
+            if dt is None:
+                dt = _DT[dt1 | dt2 << 8] = tuple(decode_dt(dt1, dt2, pos + 2))
         except FrameError as exc:
             if not units:
                 raise
@@ -174,12 +197,17 @@ def decode_units(r: Reader, afn: int, direction: int) -> list[DataUnit]:
                 f"({exc.message}); ignored as padding"
             )
             break
-        r.take(4, "DA DT")
-        unit = DataUnit(pns, fns, [], all_points)
+        r.pos = pos + 4  # the 4 bytes of DA DT (peeked above)
+        fns = list(dt)
+        unit = DataUnit(list(da[0]), fns, [], da[1])
         units.append(unit)
         if not _decode_items(r, unit, afn, direction):
             break
-        sole = any((s := lookup(afn, f)) is not None and s.sole for f in fns)
+        for f in fns:
+            spec = lookup(afn, f)
+            if spec is not None and spec.sole:
+                sole = True
+                break
     if not units:
         r.warnings.append("frame carries no data unit")
     return units
@@ -187,21 +215,22 @@ def decode_units(r: Reader, afn: int, direction: int) -> list[DataUnit]:
 
 def _decode_items(r: Reader, unit: DataUnit, afn: int, direction: int) -> bool:
     """Decode the data of each Pn x Fn into ``unit.items``; False when the rest had to be kept raw."""
+    items = unit.items
     try:
         for pn, fn in pairs(unit.pn, unit.fn, unit.all_points):
             r.context = f"AFN{afn:02X} F{fn} p{pn}"
             spec = lookup(afn, fn)
             if spec is None and afn == AFN_CLASS1 and direction == DOWN:
-                unit.items.append(UnitItem(pn, fn, {}))  # class 1 requests never carry data
+                items.append(UnitItem(pn, fn, {}))  # class 1 requests never carry data
                 continue
             if spec is None:
                 rest = r.rest()
                 r.warn(f"unsupported Fn, {len(rest)} bytes kept as raw hex")
-                unit.items.append(UnitItem(pn, fn, {"raw": rest.hex()}))
+                items.append(UnitItem(pn, fn, {"raw": rest.hex()}))
                 return False
-            body = spec.body(direction)
+            body = spec.down if direction == DOWN else spec.up  # spec.body(direction)
             if body is None:
-                unit.items.append(UnitItem(pn, fn, {}))
+                items.append(UnitItem(pn, fn, {}))
                 continue
             mark = r.pos
             try:
@@ -210,9 +239,9 @@ def _decode_items(r: Reader, unit: DataUnit, afn: int, direction: int) -> bool:
                 r.pos = mark
                 rest = r.rest()
                 r.warn(f"data does not decode ({exc.message}), {len(rest)} bytes kept as raw hex")
-                unit.items.append(UnitItem(pn, fn, {"raw": rest.hex()}))
+                items.append(UnitItem(pn, fn, {"raw": rest.hex()}))
                 return False
-            unit.items.append(UnitItem(pn, fn, data))
+            items.append(UnitItem(pn, fn, data))
         return True
     finally:
         r.context = ""
@@ -266,13 +295,13 @@ def decode_frame(data: bytes) -> Gdw1376Frame:
         warnings.append("protocol id 1 (Q/GDW 130-2005) in the length field, decoded as 1376.1-2013")
     if len(data) > total:
         warnings.append(f"{len(data) - total} bytes after the end byte ignored")
-    control = Control.from_byte(data[6])
+    control = _CONTROLS[data[6]]
     allowed = PRM1_FUNCTIONS if control.prm else PRM0_FUNCTIONS
     if control.function not in allowed:
         warnings.append(f"function code {control.function} is not defined for PRM={control.prm}")
     address = decode_address(data[7:12], warnings)
     afn = data[12]
-    seq = Seq.from_byte(data[13])
+    seq = _SEQS[data[13]]
     if afn in SINGLE_FRAME_AFNS and not (seq.fir and seq.fin):
         warnings.append(f"FIR={seq.fir} FIN={seq.fin} on a single-frame AFN{afn:02X} message (device quirk)")
 

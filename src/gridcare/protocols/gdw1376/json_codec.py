@@ -45,6 +45,11 @@ from gridcare.protocols.gdw1376.units import pairs
 def to_jsonable(value: Any) -> Any:
     """Decimal -> float (int when it has no fraction digits), bytes -> hex, containers recursively."""
     if isinstance(value, Decimal):
+        # str() is much cheaper than as_tuple(): without an exponent part, a finite Decimal's text has a
+        # point exactly when its exponent is negative.
+        text = str(value)
+        if "E" not in text and value.is_finite():
+            return float(value) if "." in text else int(value)
         exponent = value.as_tuple().exponent
         return int(value) if isinstance(exponent, int) and exponent >= 0 else float(value)
     if isinstance(value, dict):

@@ -1,0 +1,106 @@
+"""The decoders' fast paths give exactly what the fully checking decoders give (seeded, reproducible).
+
+``gridcare.protocols.fastbcd.ENABLED`` switches the fast paths (DL/T 645 framing and read replies, the
+Q/GDW 1376.1 A.14/A.15/A.20-style fields) off. Every frame of the fuzz corpus and a few thousand mutants of
+it - valid frames with random values (negative, missing, zero, invalid dates), bit flips, truncations,
+fixed-up checksums - are decoded both ways: the frames must be equal (repr, so Decimal exponents count) or
+both must raise the same FrameError subclass with the same code, position and message.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+from decimal import Decimal, localcontext
+from typing import Any
+
+import pytest
+
+from gridcare.protocols import dlt645 as d
+from gridcare.protocols import fastbcd
+from gridcare.protocols import gdw1376 as g
+from gridcare.protocols.detect import decode_any
+from gridcare.protocols.dlt645.codec import _json_value
+from gridcare.protocols.errors import FrameError
+from gridcare.protocols.gdw1376.json_codec import to_jsonable
+from tests.protocols.test_fuzz import TERMINALS, dlt645_corpus, gdw1376_corpus, mutate
+
+MUTANTS = 6_000
+
+
+def outcome(decode: Callable[[bytes], Any], data: bytes) -> tuple[Any, ...]:
+    try:
+        return ("ok", repr(decode(data)))
+    except FrameError as exc:
+        return ("error", type(exc).__name__, exc.code, exc.position, str(exc))
+
+
+def both_ways(decode: Callable[[bytes], Any], data: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    fast = outcome(decode, data)
+    monkeypatch.setattr(fastbcd, "ENABLED", False)
+    try:
+        checked = outcome(decode, data)
+    finally:
+        monkeypatch.setattr(fastbcd, "ENABLED", True)
+    assert fast == checked, data.hex()
+
+
+@pytest.fixture(scope="module")
+def corpus() -> tuple[list[bytes], list[bytes]]:
+    rng = random.Random(0)
+    meters = dlt645_corpus(rng)
+    return meters, gdw1376_corpus(rng, meters)
+
+
+def test_fast_paths_agree_with_the_checking_decoders(
+    corpus: tuple[list[bytes], list[bytes]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    meters, terminals = corpus
+    rng = random.Random(645)
+    cases: list[tuple[bool, bytes]] = [(False, m) for m in meters] + [(True, t) for t in terminals]
+    for n in range(MUTANTS):
+        kind = rng.random()
+        if kind < 0.4:
+            cases.append((True, mutate(rng.choice(terminals), True, rng)))
+        elif kind < 0.5:
+            inner = mutate(rng.choice(meters), False, rng)
+            cases.append((True, g.build_forward_reply(rng.choice(TERMINALS), 1, inner, n & 0x0F)))
+        else:
+            cases.append((False, mutate(rng.choice(meters), False, rng)))
+    fast_frames = 0
+    for gdw, data in cases:
+        if gdw:
+            both_ways(g.decode_frame, data, monkeypatch)
+        else:
+            both_ways(d.decode_frame, data, monkeypatch)
+            both_ways(lambda x: d.decode_frame(x, allow_trailing=True), data, monkeypatch)
+            both_ways(lambda x: d.decode_frame(x + b"\x00", allow_trailing=True), data, monkeypatch)
+            both_ways(lambda x: d.decode_frame(b"\xfe\xfe" + x), data, monkeypatch)
+            fast_frames += data[8:9] in (b"\x91", b"\x81")
+        both_ways(lambda x: json.dumps(decode_any(x)), data, monkeypatch)
+    assert fast_frames > 500  # the fast path was exercised
+
+
+def test_fast_paths_respect_a_narrow_decimal_context(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Decimal(int).scaleb rounds to the context precision; the fast path must then round too."""
+    frame = d.build_read_reply("201000000012", "0001FF00", [Decimal("123456.78")] * 5)
+    with localcontext() as ctx:
+        ctx.prec = 5
+        both_ways(d.decode_frame, frame, monkeypatch)
+        assert d.decode_frame(frame).values[0].value == Decimal("1.2346E+5")
+
+
+@pytest.mark.parametrize("convert", [_json_value, to_jsonable])
+def test_decimal_to_json_without_as_tuple(convert: Callable[[Any], Any]) -> None:
+    """int when the exponent is >= 0, else float - now found from str(), checked against as_tuple()."""
+    rng = random.Random(7)
+    texts = ["0", "0.00", "-0", "-0.00", "1E+2", "1.23E+5", "123E+2", "1E-7", "1.5E-9", "0E-10", "0E+3"]
+    texts += [str(Decimal(rng.randrange(-(10**12), 10**12)).scaleb(rng.randint(-12, 8))) for _ in range(3000)]
+    for text in texts:
+        value = Decimal(text)
+        exponent = value.as_tuple().exponent
+        assert isinstance(exponent, int)
+        expected = int(value) if exponent >= 0 else float(value)
+        got = convert(value)
+        assert type(got) is type(expected) and got == expected, text
