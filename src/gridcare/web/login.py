@@ -18,6 +18,7 @@ from gridcare.security import login as login_service
 from gridcare.security.middleware import SecurityRuntime, clear_session_cookie, client_address, session_cookie
 from gridcare.security.models import SessionChannel, User
 from gridcare.security.principal import Principal
+from gridcare.security.roles import Permission
 from gridcare.security.sessions import CHANGE_PASSWORD
 from gridcare.web.pages import templates
 
@@ -30,6 +31,17 @@ def _safe_next(target: str | None) -> str:
         return "/"
     parts = urlsplit(target)
     return parts.path + (f"?{parts.query}" if parts.query else "") if not parts.netloc else "/"
+
+
+def _landing(principal: Principal, target: str | None) -> str:
+    """Where a login lands: ``target``, except that an administrator without read_data (who may not open
+    the dashboard) lands on the first console page their role opens (alerts, audit)."""
+    from gridcare.web.layout import NAV
+
+    safe = _safe_next(target)
+    if safe != "/" or principal.can(Permission.READ_DATA):
+        return safe
+    return next((path for _, path, needed in NAV if principal.can(needed)), "/")
 
 
 def _page(
@@ -96,7 +108,8 @@ def login_submit(
             )
         except login_service.LoginFailed:
             return _page(request, "login", 401, login_service.LOGIN_FAILED_MESSAGE, next)
-    target = "/login/password" if CHANGE_PASSWORD in result.principal.pending else _safe_next(next)
+    pending = CHANGE_PASSWORD in result.principal.pending
+    target = "/login/password" if pending else _landing(result.principal, next)
     response = RedirectResponse(target, status_code=303)
     response.headers.append("set-cookie", session_cookie(result.token, runtime.settings))
     return response
