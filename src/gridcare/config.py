@@ -74,6 +74,15 @@ class Settings(BaseModel):
     alert_remote_commands: int = Field(default=20, ge=1, description="remote-control commands per user")
     alert_malformed_frames: int = Field(default=100, ge=1, description="malformed frames per terminal")
 
+    # metering assets: months between verifications (检定/轮换) or on-site inspections (现场检验) by meter
+    # type. Assumed defaults, set them per province: single-phase smart meters 8 years and direct three-phase
+    # meters 6 years from verification or installation (rotation practice under DL/T 448-2016), CT-connected
+    # meters an on-site inspection every 12 months (DL/T 448 class II installation). See gridcare.mdm.assets.
+    meter_verification_months: dict[str, int] = Field(
+        default_factory=lambda: {"single_phase": 96, "three_phase_direct": 72, "three_phase_ct": 12},
+        description="months between verifications per meter type",
+    )
+
     @model_validator(mode="after")
     def _check_profile(self) -> Settings:
         if self.profile == "prod" and not (self.database_url or "").startswith("postgresql"):
@@ -83,6 +92,9 @@ class Settings(BaseModel):
                 f"audit_retention_days: must be at least {MIN_AUDIT_RETENTION_DAYS} days "
                 f"(audit logs are kept six months), got {self.audit_retention_days}"
             )
+        for kind, months in self.meter_verification_months.items():
+            if months < 1:
+                raise ValueError(f"meter_verification_months.{kind}: must be at least 1 month, got {months}")
         if (self.tls_cert_file is None) != (self.tls_key_file is None):
             missing = "tls_key_file" if self.tls_key_file is None else "tls_cert_file"
             raise ValueError(f"{missing}: tls_cert_file and tls_key_file are set together")

@@ -19,6 +19,7 @@ from gridcare.api.routes import (
     bills,
     health,
     mdm,
+    meters,
     users,
 )
 from gridcare.config import Settings
@@ -56,6 +57,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(billing.router, prefix=API_PREFIX)
     app.include_router(mdm.router, prefix=API_PREFIX)
+    app.include_router(meters.router, prefix=API_PREFIX)
     app.include_router(login.router)
     install_security(app, settings, app.state.database)
     pages.mount(app)

@@ -219,6 +219,9 @@ class Meter(Base):
     manufacturer: Mapped[str] = mapped_column(String(100), default="")
     batch: Mapped[str] = mapped_column(String(32), default="")
     install_date: Mapped[date | None] = mapped_column(Date)
+    last_verified_on: Mapped[date | None] = mapped_column(
+        Date, doc="last verification (检定) or on-site inspection (现场检验); null: none recorded"
+    )
     status: Mapped[MeterStatus] = mapped_column(_enum(MeterStatus, "meter_status"), default=MeterStatus.STOCK)
     protocol: Mapped[str] = mapped_column(String(16), default="dlt645-2007")
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)

@@ -8,6 +8,7 @@ from gridcare import __version__
 from gridcare.cli import admin, archives, audit, bill, db, demo, device, frame, kpi, readings, serve, simulate
 from gridcare.cli import billing_runs as billing_cli
 from gridcare.cli import mdm as mdm_cli
+from gridcare.cli import meter as meter_cli
 from gridcare.cli import run as run_cmd
 
 app = typer.Typer(
@@ -32,6 +33,7 @@ app.command("simulate")(simulate.simulate)
 run_cmd.register(app)
 billing_cli.register(app)
 mdm_cli.register(app)
+meter_cli.register(app)
 
 
 @app.command()

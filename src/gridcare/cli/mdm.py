@@ -6,7 +6,9 @@
   who = ``--operator`` or the OS user; audited);
 - ``gridcare lineloss compute --date D``: daily 台区 line loss of business day D (freezes D and D + 1);
 - ``gridcare lineloss report --month M``: monthly line loss per 台区, feeder and organisation, sold vs
-  purchased.
+  purchased (feeder head meters vs customers);
+- ``gridcare lineloss show --tg CODE --date D``: one 台区's supply curve, meters and, when a day is not
+  qualified, the loss-cause hints.
 
 Commands act for the whole company (the operator at the server's shell). ``--json`` prints JSON instead of
 tables. Bad input prints ``错误 error: --option: reason`` on stderr, exits with code 2 and changes nothing.
@@ -27,7 +29,7 @@ from rich.table import Table
 from gridcare.archives.queries import NotFound
 from gridcare.cli.admin import cli_principal, open_secured
 from gridcare.cli.common import ConfigOption, DataDirOption, console, err_console, settings_from
-from gridcare.mdm import tasks
+from gridcare.mdm import results, tasks
 from gridcare.mdm.schema import MdmInputError
 from gridcare.mdm.vee_config import RULES
 from gridcare.security.principal import Principal
@@ -52,6 +54,7 @@ _OPTIONS = {
     "month": "--month",
     "history_days": "--history-days",
     "first": "--from",
+    "days": "--days",
 }
 STATUS_ZH = {
     "qualified": "合格",
@@ -402,3 +405,53 @@ def lineloss_report(
         )
     console.print("[bold]购售电量对比 sold vs purchased[/]")
     console.print(table)
+
+
+@lineloss_app.command("show")
+def lineloss_show(
+    tg: Annotated[str, typer.Option("--tg", help="台区 code")],
+    day: DateOption,
+    days: Annotated[int, typer.Option("--days", help="length of the supply curve and hint window")] = 30,
+    as_json: JsonOption = False,
+    data_dir: DataDirOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """One 台区: daily line loss over DAYS ending on DATE, its meters on DATE, and loss-cause hints."""
+    settings = settings_from(data_dir, config)
+    database = open_secured(settings)
+    try:
+        with database.sessions() as session:
+            detail = results.tg_detail(session, settings, cli_principal(), tg, day.date(), days)
+    except NotFound:
+        _fail(f"--tg: {tg} is not a 台区 code")
+    except MdmInputError as exc:
+        _fail(str(exc))
+    finally:
+        database.dispose()
+    if as_json:
+        _echo_json(detail)
+        return
+    console.print(f"[bold]{detail['tg']} {detail['name']}[/] ({detail['capacity_kva']} kVA), {detail['day']}")
+    curve = Table(
+        "日期 day", "供电量 supply kWh", "售电量 sold kWh", "损失 loss kWh", "线损率 rate %", "状态 status"
+    )
+    for r in detail["curve"]:
+        curve.add_row(
+            str(r["day"]),
+            _num(r["supply_kwh"]),
+            _num(r["sold_kwh"]),
+            _num(r["loss_kwh"]),
+            _pct(r["loss_rate"]),
+            f"{STATUS_ZH.get(r['status'], '')} {r['status']}",
+        )
+    console.print(curve)
+    if not detail["hints"]:
+        console.print("无异常原因提示 no loss-cause hints (no abnormal day in the window)")
+        return
+    hints = Table("原因 hint", "电能表 meter", "户号 customer", "分值 score", "说明 detail")
+    for h in detail["hints"]:
+        hints.add_row(
+            h["label"], h["meter"] or "", h["customer_no"] or "", _num(h["score"]), h["detail"] or ""
+        )
+    console.print("[bold]线损异常原因提示 loss-cause hints[/]")
+    console.print(hints)

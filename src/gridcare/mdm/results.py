@@ -12,6 +12,7 @@ import math
 from datetime import date, timedelta
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import select
@@ -21,7 +22,10 @@ from gridcare.archives import queries
 from gridcare.archives.models import Customer, Meter, MeteringPoint, TransformerArea
 from gridcare.archives.scope import scoped
 from gridcare.config import Settings
-from gridcare.mdm.schema import MdmInputError
+from gridcare.mdm.fleet import Fleet
+from gridcare.mdm.loss_hints import loss_cause_hints
+from gridcare.mdm.registers import DailyEnergy
+from gridcare.mdm.schema import ROLE_SUPPLY, MdmInputError, day_number
 from gridcare.mdm.store import KIND_LINELOSS, KIND_VEE, MdmLake
 from gridcare.mdm.tasks import column_counts, orgs_in_scope, scoped_rows
 from gridcare.mdm.vee_config import RULES
@@ -241,4 +245,73 @@ def tg_detail(
             for r in rows_of(curve)
         ],
         "meters": meters,
+        "hints": tg_hints(session, settings, principal, code, day, days),
     }
+
+
+HINT_LABELS = {
+    "missing_collection": "采集缺数 missing collection",
+    "meter_stopped": "电能表停走 meter stopped",
+    "relation_error": "户变关系错误 transformer relation error",
+    "suspected_theft": "疑似窃电 suspected theft",
+}
+
+
+def tg_hints(
+    session: Session, settings: Settings, principal: Principal, code: str, day: date, days: int = 30
+) -> list[dict[str, Any]]:
+    """Cause hints (:func:`gridcare.mdm.loss_hints.loss_cause_hints`) for 台区 ``code`` over the ``days``
+    ending on ``day``, from the meters' daily energies stored by ``gridcare lineloss compute`` (the days it
+    ran for; a day never computed is not a collection gap); empty when the 台区 had no abnormal day.
+    Other 台区's supply curves (for the relation check) are those in scope.
+
+    Rows: hint, label, meter, customer_no, score, detail; strongest first within a hint.
+    """
+    if not 1 <= days <= 366:
+        raise MdmInputError(f"days: must be between 1 and 366, got {days}")
+    area = queries.get_transformer_area(session, principal, code)
+    lake = MdmLake(settings.lake_dir)
+    first = day - timedelta(days=days - 1)
+    rows = lake.results_range(lake.energy, KIND_LINELOSS, first, day)
+    if rows.num_rows == 0:
+        return []
+    rows = scoped_rows(rows, orgs_in_scope(session, principal))
+    mine = pc.fill_null(pc.equal(rows["tg"], code), False)
+    supply = pc.fill_null(pc.equal(rows["role"], ROLE_SUPPLY), False)
+    rows = rows.filter(pc.or_(mine, supply))
+    if rows.num_rows == 0:
+        return []
+    rows = rows.take(pc.sort_indices(rows, sort_keys=[("meter", "ascending"), ("day", "descending")]))
+    addr = rows["meter"].combine_chunks()
+    latest = pa.concat_arrays([pa.array([True]), pc.not_equal(addr.slice(1), addr.slice(0, len(addr) - 1))])
+    fleet = Fleet.from_table(rows.filter(latest).select(["meter", "role", "tg", "org"]))
+    # only the days line loss was computed for: a day never computed is not a collection gap
+    run_days = sorted(set(rows["day"].to_pylist()))
+    column = {d: j for j, d in enumerate(run_days)}
+    e = np.full((fleet.n, len(run_days)), np.nan)
+    span = np.zeros((fleet.n, len(run_days)), np.int32)
+    m = fleet.lookup(rows["meter"])
+    d = np.asarray([column[x] for x in rows["day"].to_pylist()], np.int64)
+    e[m, d] = np.asarray(pc.fill_null(rows["energy_kwh"], np.nan).to_numpy(zero_copy_only=False), np.float64)
+    span[m, d] = np.asarray(pc.fill_null(rows["span_days"], 0).to_numpy(zero_copy_only=False), np.int32)
+    energy = DailyEnergy(fleet=fleet, first_day=day_number(run_days[0]), energy_kwh=e, span_days=span)
+    hints = loss_cause_hints(energy)
+    hints = hints.filter(pc.fill_null(pc.equal(hints["tg"], code), False))
+    who = {
+        a: no
+        for a, no in session.execute(
+            select(Meter.address, Customer.customer_no)
+            .select_from(MeteringPoint)
+            .join(Meter, Meter.id == MeteringPoint.meter_id)
+            .join(Customer, Customer.id == MeteringPoint.customer_id)
+            .where(MeteringPoint.transformer_area_id == area.id)
+        )
+    }
+    out = []
+    for r in rows_of(hints):
+        r["label"] = HINT_LABELS.get(r["hint"], r["hint"])
+        r["customer_no"] = who.get(r["meter"]) if r["meter"] else None
+        out.append(r)
+    order = list(HINT_LABELS)
+    out.sort(key=lambda r: (order.index(r["hint"]) if r["hint"] in order else 99, -(r["score"] or 0.0)))
+    return out

@@ -25,10 +25,11 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Float, String, or_, select, type_coerce
+from sqlalchemy import Float, String, and_, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from gridcare.archives import queries
+from gridcare.archives.asset_models import FeederMeter
 from gridcare.archives.models import (
     Customer,
     Feeder,
@@ -59,8 +60,17 @@ from gridcare.mdm import (
     run_vee,
     sold_vs_purchased,
 )
+from gridcare.mdm.asset_tasks import adjust_for_assets
 from gridcare.mdm.lineloss import _month_bounds
-from gridcare.mdm.schema import ROLE_CUSTOMER, ROLE_SUPPLY, ROLES, TIMESTAMP, day_from_number, day_number
+from gridcare.mdm.schema import (
+    ROLE_CUSTOMER,
+    ROLE_FEEDER,
+    ROLE_SUPPLY,
+    ROLES,
+    TIMESTAMP,
+    day_from_number,
+    day_number,
+)
 from gridcare.mdm.store import KIND_LINELOSS, KIND_VEE, MdmLake, write_parts
 from gridcare.security import audit
 from gridcare.security.authz import require
@@ -78,14 +88,21 @@ ARCHIVE_COLUMNS = (*METERS_SCHEMA.names, "customer_no", "org_path")
 
 
 # --- archive ----------------------------------------------------------------------------------------
-def meter_archive(session: Session, on: date | None = None) -> pa.Table:
-    """The meter archive of the metering points valid on ``on`` (None: the current ones).
+def meter_archive(session: Session, on: date | None = None, *, until: date | None = None) -> pa.Table:
+    """The meter archive of the metering points valid on ``on`` (None: the current ones), or with ``until``
+    of the points in service on any day of ``on .. until`` (a point closed on ``on`` included: the meter
+    replaced that day). Feeder head meters (线路关口表, ``feeder_meters``) come with role "feeder", no 台区,
+    and the feeder's organisation.
 
-    Columns: :data:`METERS_SCHEMA` (tg = 台区 code, role supply/customer, feeder code, org = organisation
-    code of the 台区, terminal "AAAA-NNNNN", capacity = the customer's contracted or the transformer's
-    capacity [kVA]) plus ``customer_no`` and ``org_path``. A meter in several valid points keeps the one
-    valid from latest.
+    Columns: :data:`METERS_SCHEMA` (tg = 台区 code, role supply/customer/feeder, feeder code, org =
+    organisation code of the 台区, terminal "AAAA-NNNNN", capacity = the customer's contracted or the
+    transformer's capacity [kVA]) plus ``customer_no`` and ``org_path``. A meter in several valid points
+    keeps the one valid from latest.
     """
+    if until is not None and on is None:
+        raise MdmInputError("on: a range of days needs its first day")
+    if until is not None and on is not None and until < on:
+        raise MdmInputError(f"until: {until} is before {on}")
     stmt = (
         select(
             Meter.address,
@@ -111,13 +128,7 @@ def meter_archive(session: Session, on: date | None = None) -> pa.Table:
         .outerjoin(Terminal, Terminal.id == MeteringPoint.terminal_id)
         .order_by(Meter.address, MeteringPoint.valid_from.desc())
     )
-    if on is None:
-        stmt = stmt.where(MeteringPoint.valid_to.is_(None))
-    else:
-        stmt = stmt.where(
-            MeteringPoint.valid_from <= on,
-            or_(MeteringPoint.valid_to.is_(None), MeteringPoint.valid_to > on),
-        )
+    stmt = stmt.where(_valid(MeteringPoint, on, until))
     names = ("meter", "mult", "purpose", "cls", "cap", "customer_no", "tg", "tg_cap", "feeder", "org", "path",
              "area", "number")  # fmt: skip
     rows = session.execute(stmt).all()
@@ -156,7 +167,68 @@ def meter_archive(session: Session, on: date | None = None) -> pa.Table:
     schema = pa.schema(
         [*METERS_SCHEMA, pa.field("customer_no", pa.string()), pa.field("org_path", pa.string())]
     )
-    return pa.table(cols, schema=schema)
+    points = pa.table(cols, schema=schema)
+    heads = _feeder_heads(session, on, until, schema)
+    if heads.num_rows == 0:
+        return points
+    known = pc.is_in(heads["meter"], value_set=points["meter"].combine_chunks())
+    return pa.concat_tables([points, heads.filter(pc.invert(known))])
+
+
+def _valid(table: Any, on: date | None, until: date | None) -> Any:
+    """Rows of ``table`` (valid_from, valid_to) valid on ``on`` (None: current), or overlapping ``on ..
+    until`` including the rows closed on ``on``."""
+    if on is None:
+        return table.valid_to.is_(None)
+    if until is None:
+        return and_(table.valid_from <= on, or_(table.valid_to.is_(None), table.valid_to > on))
+    return and_(table.valid_from <= until, or_(table.valid_to.is_(None), table.valid_to >= on))
+
+
+def _feeder_heads(session: Session, on: date | None, until: date | None, schema: pa.Schema) -> pa.Table:
+    """Feeder head meters valid as in :func:`meter_archive`, in its layout (one row per meter)."""
+    valid = _valid(FeederMeter, on, until)
+    stmt = (
+        select(
+            Meter.address,
+            type_coerce(Meter.multiplier, Float),
+            Feeder.code,
+            Organisation.code,
+            Organisation.path,
+        )
+        .select_from(FeederMeter)
+        .join(Meter, Meter.id == FeederMeter.meter_id)
+        .join(Feeder, Feeder.id == FeederMeter.feeder_id)
+        .join(Organisation, Organisation.id == Feeder.org_id)
+        .where(valid)
+        .order_by(Meter.address, FeederMeter.valid_from.desc())
+    )
+    rows: list[Any] = []
+    seen: set[str] = set()
+    for address, mult, feeder, org, path in session.execute(stmt):
+        if address not in seen:
+            seen.add(address)
+            rows.append((address, mult, feeder, org, path))
+    n = len(rows)
+    col: list[Any] = list(zip(*rows, strict=True)) if rows else [(), (), (), (), ()]
+    return pa.table(
+        {
+            "meter": pa.array(list(col[0]), pa.string()),
+            "multiplier": pa.array([1.0 if m is None else m for m in col[1]], pa.float64()),
+            "customer_class": pa.nulls(n, pa.string()),
+            "capacity_kva": pa.nulls(n, pa.float64()),
+            "forward_only": pa.nulls(n, pa.bool_()),
+            "tg": pa.nulls(n, pa.string()),
+            "role": pa.array([ROLE_FEEDER] * n, pa.string()),
+            "rollover_kwh": pa.nulls(n, pa.float64()),
+            "feeder": pa.array(list(col[2]), pa.string()),
+            "org": pa.array(list(col[3]), pa.string()),
+            "terminal": pa.nulls(n, pa.string()),
+            "customer_no": pa.nulls(n, pa.string()),
+            "org_path": pa.array(list(col[4]), pa.string()),
+        },
+        schema=schema,
+    )
 
 
 def orgs_in_scope(session: Session, principal: Principal) -> set[str] | None:
@@ -473,13 +545,13 @@ def compute_line_loss(
     started = time.perf_counter()
     run_at = to_beijing(now or now_beijing())
     lake = MdmLake(settings.lake_dir)
-    with database.sessions() as session:
-        archive = meter_archive(session, on=day)
-    fleet = Fleet.from_table(archive)
     first, last = day - timedelta(days=LINE_LOSS_HISTORY_DAYS), day + timedelta(days=1)
-    readings = lake.read_readings(first, last, dis=[DI_FWD_ACTIVE])
-    grid = build_grid(readings, fleet, first, last)
-    energy = _one_day(daily_energy(grid), day)
+    with database.sessions() as session:
+        archive = meter_archive(session, on=day, until=day)
+        fleet = Fleet.from_table(archive)
+        readings = lake.read_readings(first, last, dis=[DI_FWD_ACTIVE])
+        grid = build_grid(readings, fleet, first, last)
+        energy = _one_day(adjust_for_assets(session, lake, daily_energy(grid), grid), day)
     daily = daily_line_loss(energy)
     feeder, org = _tg_attributes(fleet)
     n = daily.num_rows
@@ -558,16 +630,20 @@ def line_loss_report(
 
     Roll-ups cover the in-scope 台区 only (``tg_total`` says how many); organisation rows are given for the
     organisations in scope. Energies come from the freezes of the month's first day to the next month's first
-    day. Purchased energy needs feeder head meters (role "feeder"), which the archive does not hold yet, so
-    sold vs purchased is "not_computable" until it does.
+    day. Purchased energy is the feeder head meters' (``feeder_meters``, role "feeder"); a feeder without one
+    is "not_computable" in sold vs purchased. Meters installed, removed or replaced inside the month count
+    for their days in service, a replacement day from the replacement readings, and multiplier changes
+    apply from their effective dates (:func:`gridcare.mdm.asset_tasks.adjust_for_assets`).
     """
     lo, hi, label = _month_bounds(month)
     first, nxt = day_from_number(lo), day_from_number(hi)
     scope = orgs_in_scope(session, principal)
-    archive = scoped_rows(meter_archive(session, on=nxt - timedelta(days=1)), scope)
+    archive = scoped_rows(meter_archive(session, on=first, until=nxt - timedelta(days=1)), scope)
     fleet = Fleet.from_table(archive)
-    readings = MdmLake(settings.lake_dir).read_readings(first, nxt, dis=[DI_FWD_ACTIVE])
-    energy = daily_energy(build_grid(readings, fleet, first, nxt))
+    lake = MdmLake(settings.lake_dir)
+    readings = lake.read_readings(first, nxt, dis=[DI_FWD_ACTIVE])
+    grid = build_grid(readings, fleet, first, nxt)
+    energy = adjust_for_assets(session, lake, daily_energy(grid), grid)
     loss = monthly_line_loss(energy, label)
     loss = loss.filter(pc.not_equal(loss["level"], "org"))
     purchased = sold_vs_purchased(energy, label)

@@ -130,6 +130,17 @@ class MeterEnergyOut(BaseModel):
     customer_class: str | None
 
 
+class HintOut(BaseModel):
+    """A loss-cause hint of an abnormal 台区 (see :mod:`gridcare.mdm.loss_hints`)."""
+
+    hint: str
+    label: str
+    meter: str | None
+    customer_no: str | None
+    score: float | None
+    detail: str | None
+
+
 class TgDetailOut(BaseModel):
     tg: str
     name: str
@@ -138,6 +149,7 @@ class TgDetailOut(BaseModel):
     line_loss: LineLossOut | None
     curve: list[CurvePointOut]
     meters: list[MeterEnergyOut]
+    hints: list[HintOut] = []
 
 
 class MonthlyLossOut(BaseModel):
@@ -294,7 +306,9 @@ def transformer_area_line_loss(
     day: Day = None,
     days: Annotated[int, Query(ge=1, le=366, description="length of the supply curve [days]")] = 30,
 ) -> TgDetailOut:
-    """A 台区's daily supply curve over ``days`` ending on ``day`` and its meters' energies on ``day``."""
+    """A 台区's daily supply curve over ``days`` ending on ``day``, its meters' energies on ``day`` and, when
+    a day of the window is not qualified, the loss-cause hints (missing collection, meter stopped, transformer
+    relation error, suspected theft)."""
     try:
         body = results.tg_detail(session, settings, principal, code, _day(day), days)
     except MdmInputError as exc:
