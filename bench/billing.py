@@ -8,7 +8,11 @@ tiered flat tariff, ~9 % general commercial on time-of-use, ~0.7 % large industr
 agricultural flat; CT/PT multipliers; billing groups by station and meter-reading day) in a SQLite data
 directory; the four demo tariffs approved through maker-checker; daily freezes at 00:00 on 1 May and 1
 June 2024 of every billing meter (total and T1..T4 registers, monthly consumption by class, 0.5 % of
-residential customers with none, 1 % of end readings estimated, 0.05 % missing) written to the lake.
+residential customers with none, 1 % of end readings estimated, 0.05 % missing) written to the lake;
+for customers with a PF standard also the reactive register (组合无功1, 05060301, at a power factor of
+0.82..0.97) and for those billed by maximum demand the demand register (05060901, load factor 0.45..0.75).
+The demo gives large industrial customers their billing terms (力调 0.90, demand or capacity basis, 变损
+for 高供低计, lighting sub-usages), so these are priced by the engine with all of them.
 
 Timed: one pass of every billing group for May 2024 (``gridcare.billing.runs.run_groups``), committed:
 archive query, lake read (effective versions), determinants (DuckDB), pricing (vectorised per tariff,
@@ -39,10 +43,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import select
 
+from gridcare.archives.billing_terms import BillingTerms
 from gridcare.archives.demo import generate_demo
 from gridcare.archives.models import Customer, Meter, MeteringPoint, PointPurpose
 from gridcare.billing import tariff_store
 from gridcare.config import load_settings
+from gridcare.mdm.schema import DI_FWD_DEMAND, DI_FWD_REACTIVE
 from gridcare.security.principal import SYSTEM, Principal
 from gridcare.storage.database import open_database
 from gridcare.storage.lake import READINGS_SCHEMA, ReadingsLake
@@ -141,15 +147,24 @@ def build_lake(settings: Any, database: Any, seed: int) -> dict[str, int]:
     rng = np.random.default_rng(seed)
     with database.sessions() as session:
         rows = session.execute(
-            select(Meter.address, Meter.multiplier, Customer.customer_class)
+            select(
+                Meter.address,
+                Meter.multiplier,
+                Customer.customer_class,
+                BillingTerms.pf_standard.is_not(None),
+                BillingTerms.basic_charge_basis == "demand",
+            )
             .join(MeteringPoint, MeteringPoint.meter_id == Meter.id)
             .join(Customer, Customer.id == MeteringPoint.customer_id)
+            .outerjoin(BillingTerms, BillingTerms.customer_id == Customer.id)
             .where(MeteringPoint.purpose == PointPurpose.BILLING, MeteringPoint.valid_to.is_(None))
         ).all()
     n = len(rows)
     meters = pa.array([r[0] for r in rows], pa.string())
     mult = np.asarray([r[1] for r in rows], dtype=np.int64)
     classes = np.asarray([r[2].value for r in rows])
+    reactive = np.asarray([bool(r[3]) for r in rows], dtype=bool)
+    demand = np.asarray([bool(r[4]) for r in rows], dtype=bool)
     kwh = np.zeros(n)
     for cls, (median, sigma) in KWH_BY_CLASS.items():
         mask = classes == cls
@@ -162,6 +177,7 @@ def build_lake(settings: Any, database: Any, seed: int) -> dict[str, int]:
     end_parts = [s + a for s, a in zip(start_parts, _split(advance), strict=True)]
     estimated = rng.random(n) < 0.01
     missing = rng.random(n) < 0.0005
+    extra = _extra_registers(rng, kwh, mult, reactive, demand)
     tables = []
     recorded = pa.scalar(datetime(2024, 6, 1, 2, tzinfo=BEIJING), READINGS_SCHEMA.field("recorded_at").type)
     for day_index, (day, regs) in enumerate(
@@ -193,6 +209,29 @@ def build_lake(settings: Any, database: Any, seed: int) -> dict[str, int]:
                     schema=READINGS_SCHEMA,
                 )
             )
+    recorded_type = READINGS_SCHEMA.field("freeze_time").type
+    for di, day, idx, values in extra:
+        m = len(idx)
+        tables.append(
+            pa.table(
+                {
+                    "meter": meters.take(pa.array(idx)),
+                    "di": pa.repeat(pa.scalar(di, pa.string()), m),
+                    "freeze_time": pa.repeat(pa.scalar(_freeze(day), recorded_type), m),
+                    "value": _decimal_e4(values),
+                    "version": pa.array(np.ones(m, dtype=np.int32)),
+                    "source": pa.repeat(pa.scalar("actual", pa.string()), m),
+                    "method": pa.nulls(m, pa.string()),
+                    "recorded_at": pa.repeat(recorded, m),
+                    "who": pa.nulls(m, pa.string()),
+                    "why": pa.nulls(m, pa.string()),
+                    "frame_ref": pc.binary_join_element_wise(
+                        f"F{day:%Y%m%d}-{di}-", pc.cast(pa.array(idx, pa.int64()), pa.string()), ""
+                    ),
+                },
+                schema=READINGS_SCHEMA,
+            )
+        )
     lake = ReadingsLake(settings.lake_dir)
     table = pa.concat_tables(tables)
     for start in range(0, table.num_rows, 2_000_000):
@@ -203,7 +242,29 @@ def build_lake(settings: Any, database: Any, seed: int) -> dict[str, int]:
         "readings": table.num_rows,
         "estimated": int(estimated.sum()),
         "missing": int(missing.sum()),
+        "with_reactive": int(reactive.sum()),
+        "with_demand": int(demand.sum()),
     }
+
+
+def _extra_registers(
+    rng: np.random.Generator, kwh: np.ndarray, mult: np.ndarray, reactive: np.ndarray, demand: np.ndarray
+) -> list[tuple[str, date, np.ndarray, np.ndarray]]:
+    """(di, freeze day, meter indexes, values in 0.0001 register units) of the reactive and demand
+    registers: kvarh = kWh x tan(arccos(PF)); the month's maximum demand kW = kWh / (720 h x load factor)."""
+    out = []
+    idx = np.flatnonzero(reactive)
+    pf = rng.uniform(0.82, 0.97, len(idx))
+    advance = np.round(kwh[idx] * np.tan(np.arccos(pf)) / mult[idx] * 100).astype(np.int64)
+    start = rng.integers(0, 2_000_000, len(idx))
+    out.append((DI_FWD_REACTIVE, FREEZES[0], idx, start * 100))
+    out.append((DI_FWD_REACTIVE, FREEZES[1], idx, (start + advance) * 100))
+    idx = np.flatnonzero(demand)
+    load_factor = rng.uniform(0.45, 0.75, len(idx))
+    kw = kwh[idx] / (720 * load_factor) / mult[idx]
+    out.append((DI_FWD_DEMAND, FREEZES[0], idx, np.round(kw * rng.uniform(0.8, 1.1, len(idx)) * 10_000)))
+    out.append((DI_FWD_DEMAND, FREEZES[1], idx, np.round(kw * 10_000).astype(np.int64)))
+    return [(di, day, i, np.asarray(v, dtype=np.int64)) for di, day, i, v in out]
 
 
 def approve_tariffs(database: Any) -> None:

@@ -48,7 +48,9 @@ def test_allowed_combinations_and_permissions() -> None:
         Permission.READ_DATA,
         Permission.EDIT_ARCHIVES,
         Permission.REMOTE_CONTROL,
+        Permission.COLLECT_PAYMENTS,  # a counter cashier (收费员) posts payments without releasing bills
     }
+    assert Permission.RELEASE_BILLS not in permissions_of({Role.OPERATOR})
     assert permissions_of({Role.AUDIT_ADMIN}) == {Permission.VIEW_AUDIT, Permission.HANDLE_ALERTS}
     assert permissions_of({Role.CUSTOMER}) == frozenset()
     # no administrator reads business data, and only the auditor reads the audit trail

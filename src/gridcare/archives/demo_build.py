@@ -44,6 +44,7 @@ from gridcare.archives.demo_data import (
 )
 from gridcare.archives.demo_people import Pools, make_faker, town_names, village_names
 from gridcare.archives.demo_rows import areas_and_boxes, customers_table, devices
+from gridcare.archives.demo_terms import add_billing_terms
 
 
 def area_sizes(rng: np.random.Generator, total: int) -> np.ndarray:
@@ -285,6 +286,7 @@ def build_demo(customers: int, seed: int, progress: Progress | None = None) -> D
     report("build", 3, BUILD_STEPS)
     areas_and_boxes(org, plan, data)
     devices(rng, org, plan, data)
+    add_billing_terms(data)  # own random stream: the tables above are the same without it
     report("build", 4, BUILD_STEPS)
     data.public_areas = n_areas
     data.dedicated_areas = n_li

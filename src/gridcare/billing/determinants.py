@@ -8,7 +8,11 @@ the old meter up to its freeze at ``d`` and the new one from its freeze at ``d``
 
 kWh of a register = (end - start) x multiplier, exact (``DECIMAL`` in DuckDB, then integers in units
 of 0.0001 kWh). Time-of-use accounts read the total and T1..T4 (尖峰平谷); the **total wins**: flat =
-total - sharp - peak - valley (the engine's rule), per run, then summed over runs.
+total - sharp - peak - valley (the engine's rule), per run, then summed over runs. Accounts with a
+power-factor standard also read the reactive register (组合无功1, ``05060301``: kvarh = advance x
+multiplier); accounts billed by maximum demand read the demand register (``05060901``) at the end
+freeze only: the freeze at 00:00 on the 1st holds the month's maximum (kW = reading x multiplier). These
+are in the long table (and the trace) for the engine; they do not change the kWh buckets.
 
 Every reading used is kept in the trace: ``[role, meter, di, freeze_time, value, version, source,
 frame_ref, multiplier]`` per register end, role ``start`` or ``end``.
@@ -25,11 +29,15 @@ import numpy as np
 import pyarrow as pa
 
 from gridcare.billing.tariff import PERIODS, Period
+from gridcare.mdm.schema import DI_FWD_ACTIVE, DI_FWD_ACTIVE_TARIFFS, DI_FWD_DEMAND, DI_FWD_REACTIVE
 from gridcare.timeutil import BEIJING
 
-DI_TOTAL = "05060101"
-DI_TARIFFS = ("05060101.1", "05060101.2", "05060101.3", "05060101.4")
-SLOT_DIS = (DI_TOTAL, *DI_TARIFFS)  # slot 0 = total, 1..4 = T1..T4 = sharp, peak, flat, valley
+DI_TOTAL = DI_FWD_ACTIVE
+DI_TARIFFS = DI_FWD_ACTIVE_TARIFFS
+SLOT_REACTIVE, SLOT_DEMAND = 5, 6
+SLOT_DIS = (DI_TOTAL, *DI_TARIFFS, DI_FWD_REACTIVE, DI_FWD_DEMAND)
+"""slot 0 = total, 1..4 = T1..T4 = sharp, peak, flat, valley, 5 = reactive [kvarh] (accounts with a PF
+standard), 6 = maximum demand [kW] (basic charge by demand; only the end freeze is read)."""
 TRACE_FIELDS = ("role", "meter", "di", "freeze_time", "value", "version", "source", "frame_ref", "multiplier")
 
 _EMPTY = pa.table(
@@ -53,6 +61,8 @@ RUNS_SCHEMA = pa.schema(
         pa.field("start_ts", pa.timestamp("s", tz="Asia/Shanghai"), nullable=False),
         pa.field("end_ts", pa.timestamp("s", tz="Asia/Shanghai"), nullable=False),
         pa.field("tou", pa.bool_(), nullable=False),
+        pa.field("reactive", pa.bool_(), nullable=False),  # read the reactive register (力调)
+        pa.field("demand", pa.bool_(), nullable=False),  # read the maximum-demand register
     ]
 )
 
@@ -85,9 +95,10 @@ class Determinants:
 
 
 _SQL = """
-WITH dis AS (SELECT * FROM (VALUES (0, '05060101'), (1, '05060101.1'), (2, '05060101.2'),
-                                   (3, '05060101.3'), (4, '05060101.4')) t(slot, di)),
-need AS (SELECT r.*, d.slot, d.di FROM runs r JOIN dis d ON (r.tou OR d.slot = 0)),
+WITH dis AS (SELECT * FROM (VALUES {dis}) t(slot, di)),
+need AS (SELECT r.*, d.slot, d.di FROM runs r JOIN dis d
+         ON (d.slot = 0 OR (r.tou AND d.slot BETWEEN 1 AND 4) OR (r.reactive AND d.slot = 5)
+             OR (r.demand AND d.slot = 6))),
 keys AS (SELECT meter, di, start_ts AS ts FROM need UNION ALL SELECT meter, di, end_ts FROM need),
 candidates AS (
     SELECT x.meter, x.di, x.freeze_time, x.value, x.version, x.source, x.frame_ref, x.recorded_at
@@ -99,20 +110,23 @@ rd AS (
         ORDER BY (source <> 'estimated') DESC, version DESC, recorded_at DESC) = 1)
 SELECT n.account, n.run, n.slot, n.multiplier,
        CAST(s.value AS VARCHAR) AS s_text, CAST(e.value AS VARCHAR) AS e_text,
-       CAST((e.value - s.value) * n.multiplier * 10000 AS BIGINT) AS kwh_e4,
-       (s.value IS NULL OR e.value IS NULL) AS missing,
-       coalesce(e.value < s.value, false) AS negative,
+       CASE WHEN n.slot = 6 THEN CAST(e.value * n.multiplier * 10000 AS BIGINT)
+            ELSE CAST((e.value - s.value) * n.multiplier * 10000 AS BIGINT) END AS kwh_e4,
+       CASE WHEN n.slot = 6 THEN e.value IS NULL ELSE (s.value IS NULL OR e.value IS NULL) END AS missing,
+       n.slot <> 6 AND coalesce(e.value < s.value, false) AS negative,
        coalesce(s.source = 'estimated', false) OR coalesce(e.source = 'estimated', false) AS estimated,
+       CASE WHEN n.slot = 6 THEN '' ELSE
        json_array('start', n.meter, n.di, strftime(n.start_ts, '%Y-%m-%dT%H:%M:%S+08:00'), s.value,
                   s.version, s.source, s.frame_ref, n.multiplier)
-       || ',' ||
+       || ',' END ||
        json_array('end', n.meter, n.di, strftime(n.end_ts, '%Y-%m-%dT%H:%M:%S+08:00'), e.value,
                   e.version, e.source, e.frame_ref, n.multiplier) AS pair
 FROM need n
-LEFT JOIN rd s ON s.meter = n.meter AND s.di = n.di AND s.freeze_time = n.start_ts
+LEFT JOIN rd s ON s.meter = n.meter AND s.di = n.di AND s.freeze_time = n.start_ts AND n.slot <> 6
 LEFT JOIN rd e ON e.meter = n.meter AND e.di = n.di AND e.freeze_time = n.end_ts
 """
 
+_DIS_VALUES = ", ".join(f"({slot}, '{di}')" for slot, di in enumerate(SLOT_DIS))
 READING_COLUMNS = ("meter", "di", "freeze_time", "value", "version", "source", "frame_ref", "recorded_at")
 
 
@@ -150,7 +164,7 @@ def compute_determinants(n: int, runs: pa.Table, readings: pa.Table | ReadingSou
         else:
             con.register("readings", readings)
             source = "SELECT * FROM readings"
-        long = con.sql(_SQL.format(source=source)).to_arrow_table()
+        long = con.sql(_SQL.format(source=source, dis=_DIS_VALUES)).to_arrow_table()
         traces = con.sql(
             "SELECT account, '[' || string_agg(pair, ',' ORDER BY run, slot) || ']' AS trace "
             "FROM long GROUP BY account"
@@ -169,12 +183,12 @@ def compute_determinants(n: int, runs: pa.Table, readings: pa.Table | ReadingSou
     key = account.astype(np.int64) * 4096 + run.astype(np.int64)
     run_keys, run_index = np.unique(key, return_inverse=True)
     m = len(run_keys)
-    regs = np.zeros((m, 5), dtype=np.int64)
-    has = np.zeros((m, 5), dtype=bool)
+    regs = np.zeros((m, len(SLOT_DIS)), dtype=np.int64)
+    has = np.zeros((m, len(SLOT_DIS)), dtype=bool)
     regs[run_index, slot] = kwh
     has[run_index, slot] = True
     run_account = run_keys // 4096
-    tou_run = has[:, 1:].any(axis=1)
+    tou_run = has[:, 1:5].any(axis=1)
     buckets_run = {p: np.zeros(m, dtype=np.int64) for p in PERIODS}
     others = regs[:, 1] + regs[:, 2] + regs[:, 4]
     buckets_run[Period.SHARP] = np.where(tou_run, regs[:, 1], 0)

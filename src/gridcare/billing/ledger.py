@@ -43,9 +43,11 @@ from gridcare.timeutil import now_beijing, to_beijing
 
 CHANNELS = ("counter", "bank", "mobile", "third_party")
 CHANNEL_LABELS = {"counter": "柜台", "bank": "银行代收", "mobile": "掌上电力", "third_party": "第三方代收"}
-COLLECT_PERMISSION = Permission.RELEASE_BILLS
-"""Function group of money postings (payments, refunds, waivers, bank files). There is no separate
-收费 permission yet; this is the one place to change when security adds it."""
+COLLECT_PERMISSION = Permission.COLLECT_PAYMENTS
+"""Function group of money postings (收费: payments, refunds, bank files): a counter cashier (operator)
+posts payments without being able to release bills. Penalty waivers and cost-control settings stay with
+``release_bills`` (:data:`WAIVE_PERMISSION`)."""
+WAIVE_PERMISSION = Permission.RELEASE_BILLS
 
 
 MAX_YUAN = Decimal(10) ** 10
@@ -417,7 +419,7 @@ def waive(
     collection permission and a reason; audited."""
     from gridcare.billing.bills import get_bill
 
-    require(principal, COLLECT_PERMISSION)
+    require(principal, WAIVE_PERMISSION)
     if not reason.strip():
         raise BillingInputError.at("reason", "say why the penalty is waived (减免原因)")
     amount = None if amount_yuan is None else to_fen(amount_yuan, "amount_yuan")

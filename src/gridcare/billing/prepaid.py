@@ -85,7 +85,7 @@ def configure(
     now: datetime | None = None,
 ) -> PrepaidAccount:
     """Put a customer under cost control (or change its settings); audited. The caller commits."""
-    require(principal, ledger.COLLECT_PERMISSION)
+    require(principal, ledger.WAIVE_PERMISSION)
     warn = ledger.to_fen(warn_yuan, "warn_yuan", allow_zero=True)
     if not isinstance(trip_after_days, int) or not 1 <= trip_after_days <= 90:
         raise BillingInputError.at("trip_after_days", "must be a whole number of days from 1 to 90")

@@ -26,7 +26,7 @@ from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from gridcare.billing import vectorized
-from gridcare.billing.determinants import SLOT_DIS, Determinants, e4_text
+from gridcare.billing.determinants import SLOT_DEMAND, SLOT_DIS, SLOT_REACTIVE, Determinants, e4_text
 from gridcare.billing.engine import QuoteWorking, compute
 from gridcare.billing.errors import BillingInputError
 from gridcare.billing.jsonio import dumps, validate_model
@@ -37,6 +37,7 @@ from gridcare.billing.request import QuoteRequest
 from gridcare.billing.response import QuoteResponse
 from gridcare.billing.tariff import PERIOD_ZH, PERIODS, Period, Tariff
 from gridcare.billing.tariff_store import TariffBook
+from gridcare.billing.terms import AccountTerms, all_in_price, load_loss_table, request_parts
 
 JUMP_FACTOR = Decimal(3)
 JUMP_MIN_KWH = Decimal(50)
@@ -74,6 +75,7 @@ class Accounts:
     capacity_kva: list[Any]  # contracted kVA as the driver gives it (text, number or Decimal)
     revision: list[int]
     group: list[str] = field(default_factory=list)
+    terms: dict[int, AccountTerms] = field(default_factory=dict)  # by account index; none: no terms
 
     @property
     def n(self) -> int:
@@ -180,6 +182,10 @@ def price_accounts(
     by_key: dict[tuple[int, ...], list[int]] = {}
     keys = {code: tuple(r.id for r in rows) for code, rows in versions.items()}
     for i in np.flatnonzero(~held).tolist():
+        terms = acc.terms.get(i)
+        if terms is not None and terms.needs_engine:  # 力调, demand, 变损 or sub-usages
+            engine_rows.append(i)
+            continue
         by_key.setdefault(keys[acc.tariff_code[i]], []).append(i)
     for key, members in by_key.items():
         rows = versions[acc.tariff_code[members[0]]]
@@ -219,15 +225,32 @@ def price_accounts(
     calls = 0
     cache: dict[Any, tuple[QuoteResponse, QuoteWorking] | BillingInputError] = {}
     long = _long_by_account(det, engine_rows)
+    loss_table = (
+        load_loss_table(session)
+        if any(acc.terms[i].transformer_loss == "table" for i in engine_rows if i in acc.terms)
+        else {}
+    )
+    sub_prices: dict[str, Decimal | None] = {}
+
+    def sub_price(code: str) -> Decimal | None:
+        if code not in sub_prices:
+            found = book.versions(code, start, end)
+            sub_prices[code] = all_in_price(book.tariff(found[0]), end.month) if found else None
+        return sub_prices[code]
+
     for i in engine_rows:
         rows = versions[acc.tariff_code[i]]
         tariffs = [book.tariff(r) for r in rows]
         regs = long.get(i, [])
-        cache_key = (tuple(r.id for r in rows), tuple(regs), acc.capacity_kva[i], int(consumed[i]))
+        terms = acc.terms.get(i)
+        cache_key = (tuple(r.id for r in rows), tuple(regs), acc.capacity_kva[i], int(consumed[i]), terms)
         if cache_key not in cache:
             calls += 1
-            request_data = _engine_request(tariffs, rows, acc, i, start, end, regs, consumed[i])
             try:
+                request_data = _engine_request(tariffs, rows, acc, i, start, end, regs, consumed[i])
+                basic = [t.basic_charge for t in tariffs if t.basic_charge is not None]
+                capacity = Decimal(str(acc.capacity_kva[i]))
+                request_data |= request_parts(terms, capacity, basic, loss_table, sub_price)
                 request = validate_model(QuoteRequest, request_data)
                 cache[cache_key] = compute(request)
             except BillingInputError as exc:
@@ -249,12 +272,11 @@ def price_accounts(
             out.lines.append((i, seq, category, per, line.item, kwh_e4, line.price, amount))
             line_total += amount
         out.total_fen[i] = line_total
-        active = sum(working.active_kwh.values(), Decimal(0)) + sum(
-            (s.kwh for s in working.sub_usages), Decimal(0)
-        )
+        # billed kWh: main account plus sub-usages = active kWh incl. loss (sub-usages are taken out of it)
+        active = sum(working.active_kwh.values(), Decimal(0))
         out.energy_e4[i] = vectorized.to_units(active, 4) or 0
         out.tier_e4[i] = vectorized.to_units(sum(working.main_kwh.values(), Decimal(0)), 4) or 0
-        out.determinants[i] = _engine_determinants(cycle_json, rows, working, consumed[i])
+        out.determinants[i] = _engine_determinants(cycle_json, rows, working, consumed[i], response, terms)
     for i in range(n):
         if out.anomalies[i]:
             out.status[i] = IN_REVIEW
@@ -286,6 +308,10 @@ def _reading_problems(det: Determinants) -> list[tuple[int, str]]:
         if account not in wanted:
             continue
         di = SLOT_DIS[slot]
+        if slot == SLOT_DEMAND:  # read at the end freeze only
+            if e_text is None:
+                out.append((account, f"missing end reading of {di} (meter run {run}) 缺少最大需量示数"))
+            continue
         if s_text is None or e_text is None:
             role = "start" if s_text is None else "end"
             out.append((account, f"missing {role} reading of {di} (meter run {run}) 缺少示数"))
@@ -420,7 +446,11 @@ def _engine_request(
     runs: dict[int, dict[str, Any]] = {}
     for run, slot, mult, s_text, e_text in regs:
         entry = runs.setdefault(run, {"multiplier": mult, "registers": {}})
-        if slot == 0 or tou:
+        if slot == SLOT_REACTIVE:
+            entry["reactive"] = {"start": Decimal(s_text), "end": Decimal(e_text)}
+        elif slot == SLOT_DEMAND:
+            entry["max_demand_reading"] = Decimal(e_text)
+        elif slot == 0 or tou:
             name = "total" if slot == 0 else PERIODS[slot - 1].value
             entry["registers"][name] = {"start": Decimal(s_text), "end": Decimal(e_text)}
     meters = [runs[k] for k in sorted(runs)]
@@ -433,20 +463,16 @@ def _engine_request(
         "cycle": {"start": start, "end": end},
         "usage": {"meters": meters, "tier_consumed_kwh": Decimal(int(consumed_e4)).scaleb(-4)},
     }
-    if any(t.basic_charge is not None for t in tariffs):
-        prices = [t.basic_charge for t in tariffs if t.basic_charge is not None]
-        basis = (
-            "capacity" if all(p.capacity_price_yuan_per_kva_month is not None for p in prices) else "demand"
-        )
-        data["supply"] = {
-            "transformers": [{"capacity_kva": Decimal(str(acc.capacity_kva[i]))}],
-            "basic_charge_basis": basis,
-        }
     return data
 
 
 def _engine_determinants(
-    cycle_json: str, rows: Sequence[TariffVersion], working: QuoteWorking, consumed_e4: Any
+    cycle_json: str,
+    rows: Sequence[TariffVersion],
+    working: QuoteWorking,
+    consumed_e4: Any,
+    response: QuoteResponse,
+    terms: AccountTerms | None,
 ) -> str:
     def buckets(values: dict[Period, Decimal]) -> dict[str, Decimal]:
         return {p.value: plain(values[p]) for p in PERIODS}
@@ -464,6 +490,12 @@ def _engine_determinants(
         "reactive_kvarh": working.reactive_kvarh,
         "max_demand_kw": working.max_demand_kw,
         "pf_base_yuan": working.pf_base_yuan,
+        "pf_standard": None if terms is None else terms.pf_standard,
+        "power_factor": response.power_factor,
+        "pf_adjustment_pct": response.pf_adjustment_pct,
+        "basic_charge_basis": None if terms is None else terms.basic_charge_basis,
+        "contracted_demand_kw": None if terms is None else terms.contracted_demand_kw,
+        "reactive_loss_kvarh": [p.reactive_kvarh for p in working.loss],
         "tier_consumed_kwh": plain(Decimal(int(consumed_e4)).scaleb(-4)),
     }
     text = dumps(body)

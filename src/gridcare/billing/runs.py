@@ -53,6 +53,7 @@ from gridcare.billing.periods import (
 )
 from gridcare.billing.pricing import ANOMALIES, BLOCKING, Accounts, Outcome, current_bills, price_accounts
 from gridcare.billing.tariff_store import TariffBook
+from gridcare.billing.terms import load_terms
 from gridcare.security import audit
 from gridcare.security.authz import require
 from gridcare.security.principal import Principal
@@ -186,6 +187,7 @@ def _run_groups(
         groups = sorted(set(session.scalars(select(Customer.billing_group).where(group).distinct())))
     run_rows = _run_rows(session, principal, period, list(groups), now)
     accounts, already = _accounts_to_bill(session, group, period)
+    accounts.terms = load_terms(session, accounts.customer_id, group)
     seconds["archive"] = time.perf_counter() - clock
     if accounts.n == 0:  # everything billed already: nothing to read or price
         return _report(session, principal, period, groups, run_rows, accounts, already, None, seconds, now)
@@ -409,7 +411,8 @@ def _accounts_to_bill(session: Session, group: Any, period: str) -> tuple[Accoun
 def meter_runs(
     session: Session, group: Any, accounts: Accounts, tou: list[bool], start: date, following: date
 ) -> pa.Table:
-    """One row per meter run: the metering points of the accounts that overlap the cycle."""
+    """One row per meter run: the metering points of the accounts that overlap the cycle (with the
+    extra registers the accounts' billing terms need)."""
     rows = _fetch(
         session,
         select(
@@ -444,6 +447,11 @@ def meter_runs(
     )
     last = np.minimum(until, np.datetime64(following, "D"))
     keep = known & (last > first)
+    reactive = np.zeros(max(accounts.n, 1), dtype=bool)
+    demand = np.zeros(max(accounts.n, 1), dtype=bool)
+    for i, terms in accounts.terms.items():
+        reactive[i] = terms.reads_reactive
+        demand[i] = terms.reads_demand
     account = pos[keep]
     # run number within the account: rows are ordered by customer, so count within equal neighbours
     order = np.arange(len(account))
@@ -462,6 +470,8 @@ def meter_runs(
             "start_ts": pa.array((first[keep] + offset).astype("datetime64[s]")).cast(as_ts),
             "end_ts": pa.array((last[keep] + offset).astype("datetime64[s]")).cast(as_ts),
             "tou": pa.array(np.asarray(tou, dtype=bool)[account] if len(tou) else np.zeros(0, dtype=bool)),
+            "reactive": pa.array(reactive[account]),
+            "demand": pa.array(demand[account]),
         },
         schema=RUNS_SCHEMA,
     )

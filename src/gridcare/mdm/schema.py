@@ -27,6 +27,15 @@ DI_FWD_ACTIVE_TARIFFS: Final = ("05060101.1", "05060101.2", "05060101.3", "05060
 DL/T 645 carries total and T1..T4 as elements of one block (DI 05060101); the element index after the dot
 keeps one register per row.
 """
+DI_FWD_REACTIVE: Final = "05060301"
+"""Daily frozen combined reactive 1 (组合无功1) total register [kvarh], the meter's combination word set
+to quadrant I + quadrant IV (what the 力调 method bills: inductive plus capacitive while importing)."""
+DI_FWD_DEMAND: Final = "05060901"
+"""Daily frozen forward active maximum demand, total [kW, register units] (日冻结正向有功总最大需量): the
+highest 15-minute demand since the last settlement (00:00 on the 1st); the freeze at 00:00 on the 1st
+holds the whole previous month's maximum, taken just before the monthly demand reset."""
+DI_FWD_DEMAND_TIME: Final = "05060901.t"
+"""When the maximum demand of :data:`DI_FWD_DEMAND` occurred, as the number YYYYMMDDhhmm (Beijing time)."""
 
 # --- reading sources ------------------------------------------------------------------------------
 SOURCE_ACTUAL: Final = "actual"

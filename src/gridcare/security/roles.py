@@ -27,6 +27,7 @@ class Permission(StrEnum):
     READ_DATA = "read_data"
     EDIT_ARCHIVES = "edit_archives"
     RELEASE_BILLS = "release_bills"
+    COLLECT_PAYMENTS = "collect_payments"  # 收费: post payments and refunds, import bank files
     MANAGE_TARIFFS = "manage_tariffs"
     REMOTE_CONTROL = "remote_control"
     EXPORT_PERSONAL_DATA = "export_personal_data"
@@ -50,10 +51,17 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SYSTEM_ADMIN: frozenset({P.MANAGE_USERS}),
     Role.SECURITY_ADMIN: frozenset({P.MANAGE_USERS, P.HANDLE_ALERTS}),
     Role.AUDIT_ADMIN: frozenset({P.VIEW_AUDIT, P.HANDLE_ALERTS}),
-    Role.OPERATOR: frozenset({P.READ_DATA, P.EDIT_ARCHIVES, P.REMOTE_CONTROL}),
+    Role.OPERATOR: frozenset({P.READ_DATA, P.EDIT_ARCHIVES, P.REMOTE_CONTROL, P.COLLECT_PAYMENTS}),
     Role.ANALYST: frozenset({P.READ_DATA}),
     Role.MANAGER: frozenset(
-        {P.READ_DATA, P.RELEASE_BILLS, P.MANAGE_TARIFFS, P.REMOTE_CONTROL, P.EXPORT_PERSONAL_DATA}
+        {
+            P.READ_DATA,
+            P.RELEASE_BILLS,
+            P.COLLECT_PAYMENTS,
+            P.MANAGE_TARIFFS,
+            P.REMOTE_CONTROL,
+            P.EXPORT_PERSONAL_DATA,
+        }
     ),
     Role.CUSTOMER: frozenset(),
 }

@@ -15,6 +15,11 @@ is cut into ``advance_to`` calls. Each quarter hour's increment goes to the tari
 quarter hour (TOU calendar) and to the total, so total = T1 + T2 + T3 + T4 exactly (modulo the rollover).
 Reactive energy goes to Q1 (Q3 when energy flows in reverse) at the meter's power factor.
 
+Maximum demand (最大需量): the highest mean forward active power of a quarter hour since the last
+settlement [kW, secondary, 0.0001 resolution], with the end of that quarter hour; it is frozen with the
+daily freeze and reset right after the freeze of the 1st of a month (by the meter's clock), so the freeze
+at 00:00 on the 1st holds the whole previous month's maximum. A quarter hour counts once complete.
+
 Freezing: when a meter's own clock passes 00:00 its registers at that true instant (interpolated within
 the quarter hour, still exact integers) are frozen; a meter whose clock jumps over several midnights
 freezes once, for the latest day. A fault window covers a quarter hour when the quarter hour's middle is in
@@ -172,6 +177,8 @@ class MeterBank:
         for i, m in enumerate(self.specs):
             self._preset_forward(i, int(m.initial_kwh.scaleb(2)))
         self.residual = np.zeros((4, n), dtype=np.float64)
+        self.demand_e4 = np.zeros(n, dtype=np.int64)  # max demand since settlement [0.0001 kW, secondary]
+        self.demand_at_s = np.zeros(n)  # epoch s of the end of that quarter hour (0: none yet)
         self.relay_closed = np.ones(n, dtype=bool)
         self.t = epoch_s(start)
         self.clock_offset_s = np.zeros(n)
@@ -182,6 +189,8 @@ class MeterBank:
         self.frozen = np.zeros((freeze_days, len(COLUMNS), n), dtype=np.int32)
         self.frozen_day = np.full((freeze_days, n), -1, dtype=np.int64)
         self.frozen_true_s = np.zeros((freeze_days, n))
+        self.frozen_demand_e4 = np.zeros((freeze_days, n), dtype=np.int64)
+        self.frozen_demand_at_s = np.zeros((freeze_days, n))
         self.last_frozen = self._meter_day(self.t - 1)
         self.curve_slots = curve_days * SLOTS_PER_DAY
         self.curve_kw = np.zeros((n, self.curve_slots), dtype=np.float32)
@@ -300,6 +309,8 @@ class MeterBank:
         self.regs[:, i] = 0
         self._preset_forward(i, round(float(ev.params.get("start_kwh", 0.0)) * 100))
         self.residual[:, i] = 0.0
+        self.demand_e4[i] = 0
+        self.demand_at_s[i] = 0.0
         self.frozen_day[:, i] = -1
         self.clock_offset_s[i] = 0.0
         self.clock_drift_s_per_day[i] = 0.0
@@ -501,6 +512,7 @@ class MeterBank:
             forward[i, sel] = 0.0
             signed[i, sel] *= -1.0
         before = self.regs.copy()
+        demand = self._slot_demand(pc, secondary, stopped, reversed_)
         channels = [self._accumulate(_CH_FWD, FWD, FWD_TARIFFS, forward, runs, (_CH_Q1, Q1))]
         if reverse is not None:
             channels.append(self._accumulate(_CH_REV, REV, REV_TARIFFS, reverse, runs, (_CH_Q3, Q3)))
@@ -515,7 +527,34 @@ class MeterBank:
             self.curve_kw[:, r0 : r0 + head] = signed[:, :head]
             if head < len(tar):
                 self.curve_kw[:, : len(tar) - head] = signed[:, head:]
-        self._freeze(a, b, pc, channels, runs, before)
+        self._freeze(a, b, pc, channels, runs, before, demand)
+
+    def _slot_demand(
+        self,
+        pc: _Pieces,
+        secondary: np.ndarray,
+        stopped: list[tuple[int, np.ndarray]],
+        reversed_: list[tuple[int, np.ndarray]],
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Demand of each quarter hour completed in this chunk [0.0001 kW, meters x pieces; 0 for a
+        part of a quarter hour, a stopped meter or reverse flow] and the quarter hours' end instants."""
+        slot_end = day_start_s(pc.day) + (np.arange(pc.k0, pc.k1) + 1) * float(SLOT_S)
+        complete = pc.ends >= slot_end
+        demand = np.rint(secondary * 10_000.0).astype(np.int64)
+        demand[:, ~complete] = 0
+        for i, sel in (*stopped, *reversed_):
+            demand[i, sel] = 0
+        return demand, slot_end
+
+    def _raise_demand(self, rows: np.ndarray | slice, values: np.ndarray, slot_end: np.ndarray) -> None:
+        """Running maximum demand of ``rows`` raised by ``values`` (rows x pieces)."""
+        if values.shape[1] == 0:
+            return
+        top = np.argmax(values, axis=1)
+        peak = values[np.arange(values.shape[0]), top]
+        better = peak > self.demand_e4[rows]
+        self.demand_e4[rows] = np.where(better, peak, self.demand_e4[rows])
+        self.demand_at_s[rows] = np.where(better, slot_end[top], self.demand_at_s[rows])
 
     def _freeze(
         self,
@@ -525,10 +564,13 @@ class MeterBank:
         channels: list[_Channel],
         runs: list[tuple[int, int, int]],
         before: np.ndarray | None = None,
+        demand: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         target = self._meter_day(b)
         due = np.nonzero(target > self.last_frozen)[0]
         if not due.size:
+            if demand is not None:
+                self._raise_demand(slice(None), demand[0], demand[1])
             return
         day = target[due]
         drift = self.clock_drift_s_per_day[due] / DAY_S
@@ -542,6 +584,22 @@ class MeterBank:
             values[:, inside] = self._values_at(sub, t_star[inside], pc, channels, runs, before)
         slot = day % self.freeze_days
         self.frozen[slot, :, due] = values.T
+        if demand is not None:  # the quarter hours up to the freeze count before it, the rest after
+            values_kw, slot_end = demand
+            rest = np.ones(self.n, dtype=bool)
+            rest[due] = False
+            self._raise_demand(rest, values_kw[rest], slot_end)
+            upto = slot_end[None, :] <= t_star[:, None]
+            self._raise_demand(due, np.where(upto, values_kw[due], 0), slot_end)
+        self.frozen_demand_e4[slot, due] = self.demand_e4[due]
+        self.frozen_demand_at_s[slot, due] = self.demand_at_s[due]
+        as_days = day.astype("datetime64[D]")
+        settle = due[as_days.astype("datetime64[M]").astype("datetime64[D]") == as_days]
+        if settle.size:  # monthly settlement: the demand register starts again
+            self.demand_e4[settle] = 0
+            self.demand_at_s[settle] = 0.0
+        if demand is not None:
+            self._raise_demand(due, np.where(upto, 0, values_kw[due]), slot_end)
         self.frozen_day[slot, due] = day
         self.frozen_true_s[slot, due] = t_star
         self.last_frozen[due] = day
@@ -595,6 +653,12 @@ class MeterBank:
             freeze_time=from_epoch(day_start_s(number)),
             true_time=from_epoch(float(self.frozen_true_s[slot, i])),
             registers=Registers.from_hundredths(self.frozen[slot, :, i].tolist()),
+            max_demand_kw=Decimal(int(self.frozen_demand_e4[slot, i])).scaleb(-4),
+            max_demand_time=(
+                from_epoch(float(self.frozen_demand_at_s[slot, i]))
+                if self.frozen_demand_at_s[slot, i]
+                else None
+            ),
         )
 
     def frozen_history(self, i: int) -> list[FrozenRecord]:

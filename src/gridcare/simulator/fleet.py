@@ -9,16 +9,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
+from gridcare.mdm.schema import (
+    DI_FWD_ACTIVE,
+    DI_FWD_ACTIVE_TARIFFS,
+    DI_FWD_DEMAND,
+    DI_FWD_DEMAND_TIME,
+    DI_FWD_REACTIVE,
+)
 from gridcare.protocols import dlt645
 from gridcare.protocols.errors import FrameError
 from gridcare.simulator.bank import MeterBank
 from gridcare.simulator.faults import FaultPlan
 from gridcare.simulator.specs import TerminalSpec
 from gridcare.simulator.terminal import Ledger, NoFaults, SimTerminal, TerminalFaults
+from gridcare.timeutil import BEIJING
 
 log = logging.getLogger("gridcare.simulator")
 
@@ -86,7 +95,7 @@ class BankMeters:
             return [regs.forward_total]
         if di == "0001FF00":
             return [regs.forward_total, *regs.forward_tariffs]
-        if di[:6] in ("050600", "050601") and len(di) == 8:  # last N daily freezes: time / forward block
+        if di[:6] in ("050600", "050601", "050603", "050609") and len(di) == 8:  # last N daily freezes
             n = int(di[6:], 16)
             history = self.bank.frozen_history(i)
             if not 1 <= n <= len(history):
@@ -94,6 +103,11 @@ class BankMeters:
             record = history[-n]
             if di[:6] == "050600":
                 return [record.freeze_time.strftime("%Y-%m-%d %H:%M")]
+            if di[:6] == "050603":  # combined reactive 1 (Q1 + Q4): total only
+                return [record.registers.combined_reactive_1]
+            if di[:6] == "050609":  # forward active maximum demand and its time: total only
+                when = record.max_demand_time or record.freeze_time
+                return [record.max_demand_kw, when.strftime("%Y-%m-%d %H:%M")]
             return [record.registers.forward_total, *record.registers.forward_tariffs]
         return None
 
@@ -130,3 +144,32 @@ async def run_fleet(terminals: Sequence[SimTerminal], host: str, port: int, stop
 
 
 __all__ = ["BankMeters", "FaultPlan", "build_terminals", "run_fleet"]
+
+
+def freeze_rows(bank: MeterBank, freeze_day: date, extra: Collection[str] = ()) -> list[dict[str, Any]]:
+    """Ground-truth lake rows of the daily freeze at 00:00 on ``freeze_day`` of every customer meter:
+    forward active total and T1..T4 [kWh]; for the meters in ``extra`` (those whose customers need them:
+    力调, demand-based basic charge) also 组合无功1 = Q1 + Q4 [kvarh], the maximum demand [kW] and its
+    time (YYYYMMDDhhmm). Register units (secondary side), as the meters report them."""
+    rows: list[dict[str, Any]] = []
+    freeze = datetime(freeze_day.year, freeze_day.month, freeze_day.day, tzinfo=BEIJING)
+    for i, address in enumerate(bank.addresses):
+        if bank.specs[i].is_supply:
+            continue
+        record = bank.frozen_record(i, freeze_day)
+        if record is None:
+            continue
+        r = record.registers
+        values: list[tuple[str, Decimal]] = list(
+            zip((DI_FWD_ACTIVE, *DI_FWD_ACTIVE_TARIFFS), (r.forward_total, *r.forward_tariffs), strict=True)
+        )
+        if address in extra:
+            values.append((DI_FWD_REACTIVE, r.combined_reactive_1))
+            values.append((DI_FWD_DEMAND, record.max_demand_kw))
+            if record.max_demand_time is not None:
+                values.append((DI_FWD_DEMAND_TIME, Decimal(record.max_demand_time.strftime("%Y%m%d%H%M"))))
+        rows.extend(
+            {"meter": address, "di": di, "freeze_time": freeze, "value": value, "frame_ref": None}
+            for di, value in values
+        )
+    return rows

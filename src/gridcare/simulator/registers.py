@@ -104,6 +104,11 @@ class Registers:
             reactive=(v[Q1], v[Q2], v[Q3], v[Q4]),
         )
 
+    @property
+    def combined_reactive_1(self) -> Decimal:
+        """组合无功1 with the combination word quadrant I + quadrant IV [kvarh] (wraps like a register)."""
+        return kwh((int(self.reactive[0].scaleb(2)) + int(self.reactive[3].scaleb(2))) % ROLLOVER)
+
     def hundredths(self) -> tuple[int, ...]:
         """The 14 registers in :data:`COLUMNS` order as integer hundredths."""
         values = (
@@ -121,7 +126,9 @@ class FrozenRecord:
     """A daily freeze (日冻结): made when the meter's own clock reads 00:00 of ``day``.
 
     ``freeze_time`` is that instant by the meter's clock (what it reports); ``true_time`` the true
-    instant (ground truth: differs by the meter's clock error).
+    instant (ground truth: differs by the meter's clock error). ``max_demand_kw`` is the maximum
+    quarter-hour demand since the last settlement [kW, secondary] and ``max_demand_time`` the end of
+    that quarter hour (None while there is none).
     """
 
     meter: str
@@ -129,6 +136,8 @@ class FrozenRecord:
     freeze_time: datetime
     true_time: datetime
     registers: Registers
+    max_demand_kw: Decimal = Decimal("0.0000")
+    max_demand_time: datetime | None = None
 
 
 @dataclass(frozen=True)

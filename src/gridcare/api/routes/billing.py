@@ -149,6 +149,7 @@ def _service(call: Any) -> Any:
 
 
 Collector = Annotated[Principal, Requires(Permission.RELEASE_BILLS)]
+Cashier = Annotated[Principal, Requires(Permission.COLLECT_PAYMENTS)]
 
 
 def _lake(settings: Settings) -> ReadingsLake:
@@ -299,7 +300,7 @@ class PaymentIn(BaseModel):
 
 
 @router.post("/billing/payments", status_code=201)
-def post_payment(body: PaymentIn, session: SessionDep, principal: Collector) -> Response:
+def post_payment(body: PaymentIn, session: SessionDep, principal: Cashier) -> Response:
     """Post a payment and allocate it (oldest bill first, penalty before principal). A retry with the
     same channel and key answers 200 with the first payment (``replayed``)."""
     result = _service(
@@ -339,7 +340,7 @@ class RefundIn(BaseModel):
 
 
 @router.post("/billing/customers/{customer_no}/refunds", status_code=201)
-def refund(customer_no: str, body: RefundIn, session: SessionDep, principal: Collector) -> Response:
+def refund(customer_no: str, body: RefundIn, session: SessionDep, principal: Cashier) -> Response:
     """Refund money on account (not allocated to any debt)."""
     row, replayed = _service(
         lambda: ledger.refund(
@@ -372,7 +373,7 @@ MAX_BANK_FILE = 20 * 1024 * 1024
 def reconcile_bank_file(
     file: Annotated[UploadFile, File(description="bank CSV: serial, customer_no, amount_yuan, paid_on")],
     session: SessionDep,
-    principal: Collector,
+    principal: Cashier,
     bank: Annotated[str, Query(min_length=1, max_length=32, description="bank code, e.g. ICBC")],
     statement_date: Annotated[date | None, Query()] = None,
     post_unmatched: Annotated[bool, Query(description="post bank-only lines as payments")] = False,
