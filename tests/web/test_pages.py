@@ -63,8 +63,9 @@ def test_dashboard_figures_of_today(console: Console) -> None:
     assert text_of(html, "arrears-amount") == "346.90"
     assert text_of(html, "arrears-customers") == "2"
     assert text_of(html, "top-debtors") == "户号 户名 金额 元 0000000004 李娜 223.45 0000000001 张伟 123.45"
-    # a manager does not handle alerts: the panel says who does
-    assert has_id(html, "alerts-not-yours")
+    # a manager does not handle alerts: the panel counts the open ones by rule and says who handles them
+    assert text_of(html, "open-alerts-count") == "2"
+    assert text_of(html, "alert-counts") == "登录失败过多 1 终端异常报文 1"
     assert 'data-src="/api/v1/console/collection-trend?days=30"' in html
     assert has_id(html, "chart-line-loss") and not has_id(html, "line-loss-empty")
 
@@ -106,6 +107,7 @@ def test_station_operator_sees_only_their_station(console: Console) -> None:
     assert text_of(home, "org-tree") == "组织机构 全部单位 城关供电所"
     assert text_of(home, "count-customers") == "3"
     assert text_of(home, "arrears-amount") == "123.45"
+    assert text_of(home, "open-alerts-count") == "2"  # both alerts are about station A's terminal
     for url in (
         "/customers/0000000004",
         "/areas/TQ-B",
@@ -280,6 +282,7 @@ def test_logout_posts_with_csrf_and_ends_the_session(console: Console) -> None:
     client = console.client("analyst_b")
     home = client.get("/")
     assert home.status_code == 200
+    assert text_of(home.text, "open-alerts-count") == "0"  # station B has no alerts
     assert client.post("/logout").status_code == 403  # no token
     out = client.post("/logout", data={"csrf_token": csrf_of(home.text)})
     assert out.status_code == 303 and out.headers["location"] == "/login"

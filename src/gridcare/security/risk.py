@@ -307,6 +307,20 @@ def list_alerts(
     return items, total
 
 
+def open_alert_counts(session: Session, principal: Principal) -> dict[str, int]:
+    """Open alerts in the principal's scope by rule (needs read_data): managers see that alerts are
+    waiting without seeing their details, which stay with the alert handlers."""
+    from gridcare.archives.scope import scoped
+    from gridcare.security.authz import require
+    from gridcare.security.roles import Permission
+
+    require(principal, Permission.READ_DATA)
+    stmt = select(Alert.rule, func.count()).where(Alert.acknowledged_at.is_(None)).group_by(Alert.rule)
+    if not principal.sees_everything:
+        stmt = stmt.where(scoped(Alert.org_id, principal))  # type: ignore[arg-type]
+    return {rule: count for rule, count in session.execute(stmt).tuples()}
+
+
 class AlreadyAcknowledged(ValueError):
     """The alert was acknowledged before."""
 

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from gridcare.archives import queries
+from gridcare.security import risk
 from gridcare.timeutil import today_beijing
 from gridcare.web import dashboard, money
 from gridcare.web.console import ReadPage
@@ -27,5 +28,6 @@ def home(page: ReadPage) -> HTMLResponse:
         collection=dashboard.collection(session, principal, today),
         line_loss=line_loss,
         alerts=dashboard.open_alerts(session, principal),
+        alert_counts=risk.open_alert_counts(session, principal),
         arrears=money.arrears(session, principal),
     )
