@@ -26,6 +26,7 @@ ROLES: dict[str, tuple[str, str]] = {
     "analyst_b": ("analyst", "S010102"),
     "auditor": ("audit_admin", "C01"),
     "secadmin": ("security_admin", "C01"),
+    "sysadmin": ("system_admin", "C01"),
 }
 """Test accounts: name -> (role, organisation code)."""
 

@@ -331,3 +331,30 @@ def test_empty_states_before_operations_data(bare_console: Console) -> None:
     assert terminals.count("从未连接") == 2
     alerts = bare_console.client("secadmin").get("/alerts").text
     assert has_id(alerts, "no-alerts")
+
+
+def test_system_administrator_manages_accounts_in_the_console(bare_console: Console) -> None:
+    admin = bare_console.client("sysadmin")
+    page = admin.get("/users")
+    assert page.status_code == 200
+    users = text_of(page.text, "user-table")
+    assert "operator_a" in users and "业务操作员" in users and "城关供电所" in users
+    operator = bare_console.account("operator_a")
+    assert not has_id(page.text, f"disable-{bare_console.account('sysadmin').id}")  # not oneself
+    victim = bare_console.client("operator_a")
+    assert victim.get("/").status_code == 200
+    assert admin.post(f"/users/{operator.id}/disable").status_code == 403  # no CSRF token
+    done = admin.post(f"/users/{operator.id}/disable", data={"csrf_token": csrf_of(page.text)})
+    assert done.status_code == 303 and done.headers["location"] == "/users?done=operator_a"
+    after = admin.get(done.headers["location"]).text
+    assert text_of(after, "user-done") == "已保存: operator_a"
+    assert "已停用" in text_of(after, f"user-{operator.id}") and has_id(after, f"enable-{operator.id}")
+    assert victim.get("/").headers["location"] == "/login"  # the disabled account's session ended
+    with bare_console.database.sessions() as session:
+        actions = session.scalars(select(AuditRecord.action).where(AuditRecord.object == "user operator_a"))
+        assert "user.disable" in list(actions)
+    admin.post(f"/users/{operator.id}/enable", data={"csrf_token": csrf_of(after)})
+    assert bare_console.client("operator_a").get("/").status_code == 200
+    # an operator has no account page: 403, audited
+    assert bare_console.client("operator_a").get("/users").status_code == 403
+    assert admin.post("/users/999999/disable", data={"csrf_token": csrf_of(after)}).status_code == 404

@@ -99,6 +99,7 @@ def console_page(permission: Permission = Permission.READ_DATA) -> Callable[...,
 ReadPage = Annotated[PageCtx, Depends(console_page(Permission.READ_DATA))]
 AlertsPage = Annotated[PageCtx, Depends(console_page(Permission.HANDLE_ALERTS))]
 AuditPage = Annotated[PageCtx, Depends(console_page(Permission.VIEW_AUDIT))]
+UsersPage = Annotated[PageCtx, Depends(console_page(Permission.MANAGE_USERS))]
 
 
 def _error_page(request: Request, status: int, title_key: str, hint_key: str, detail: str) -> HTMLResponse:

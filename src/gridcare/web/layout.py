@@ -32,6 +32,7 @@ LIST_PAGES = (
     "/terminals",
     "/alerts",
     "/audit",
+    "/users",
     "/mdm/quality",
     "/mdm/lineloss",
 )
@@ -46,6 +47,7 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("lineloss", "/mdm/lineloss", Permission.READ_DATA),
     ("alerts", "/alerts", Permission.HANDLE_ALERTS),
     ("audit", "/audit", Permission.VIEW_AUDIT),
+    ("users", "/users", Permission.MANAGE_USERS),
 )
 """(label key, path, permission): a link shows only to accounts holding the permission."""
 
