@@ -85,3 +85,27 @@ def test_closed_channel_fails_queued_requests_as_offline() -> None:
         return info.value.reason
 
     assert asyncio.run(scenario()) == "offline"
+
+
+def test_closing_fails_the_request_in_flight_too() -> None:
+    """A terminal that disconnects while a request waits for its reply fails it (offline) at once: the
+    caller (a day's collection) must not wait for ever."""
+
+    async def scenario() -> str:
+        async def send(frame: bytes) -> None:
+            return None  # no reply comes
+
+        channel = TerminalChannel(send)
+        channel.start()
+        in_flight = channel.submit(lambda s: f"read:{s}".encode(), Priority.BULK, timeout_s=60.0)
+        queued = channel.submit(lambda s: f"next:{s}".encode(), Priority.BULK, timeout_s=60.0)
+        await asyncio.sleep(0.05)
+        await channel.close("offline")
+        reasons = []
+        for future in (in_flight, queued):
+            with pytest.raises(RequestFailed) as err:
+                await asyncio.wait_for(future, 1.0)
+            reasons.append(err.value.reason)
+        return ",".join(reasons)
+
+    assert asyncio.run(scenario()) == "offline,offline"

@@ -61,16 +61,21 @@ class TerminalChannel:
         self._seq = 0
         self._waiting: tuple[int, list[Any], asyncio.Future[None]] | None = None
         self._worker: asyncio.Task[None] | None = None
+        self._current: Request | None = None  # the request being sent / waiting for its reply
         self.closed = False
 
     def start(self) -> None:
         self._worker = asyncio.create_task(self._run())
 
     async def close(self, reason: str = "offline") -> None:
-        """Stop the worker and fail everything still queued (the caller may re-queue elsewhere)."""
+        """Stop the worker and fail the request in flight and everything still queued (the caller may
+        re-queue elsewhere)."""
         self.closed = True
         if self._worker:
             self._worker.cancel()
+        if self._current is not None:  # cancelling the worker would leave its caller waiting for ever
+            _fail(self._current, RequestFailed(reason))
+            self._current = None
         while not self._queue.empty():
             _fail(self._queue.get_nowait(), RequestFailed(reason))
 
@@ -118,7 +123,11 @@ class TerminalChannel:
             request = await self._queue.get()
             if request.future.cancelled():
                 continue
-            await self._execute(request)
+            self._current = request
+            try:
+                await self._execute(request)
+            finally:
+                self._current = None
 
     async def _execute(self, request: Request) -> None:
         attempt = 0

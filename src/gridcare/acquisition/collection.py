@@ -3,6 +3,10 @@
 A reading counts as received only once it is durable; then (and only then) the reply frames that asked
 for confirmation are confirmed. Each point's outcome for the freeze day is recorded with the reason of a
 failure: terminal offline, no reply, abnormal reply (deny), or invalid data (no-data filler EEH).
+
+Points of customers with billing terms (two-part tariff, 力调) also need the reactive and maximum-demand
+registers of the freeze: after a terminal's F161 round they are read from the meters through AFN10 F1 at
+bulk priority (:mod:`gridcare.acquisition.registers`), with outcomes per point and data item.
 """
 
 from __future__ import annotations
@@ -10,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -18,7 +21,8 @@ from gridcare.acquisition import messages
 from gridcare.acquisition.channel import Priority, RequestFailed
 from gridcare.acquisition.directory import TerminalInfo
 from gridcare.acquisition.frontend import FrontEnd, Session
-from gridcare.acquisition.models import FailureReason
+from gridcare.acquisition.models import FailureReason, PointOutcome
+from gridcare.acquisition.registers import RegisterReader
 from gridcare.mdm.schema import DI_FWD_ACTIVE, DI_FWD_ACTIVE_TARIFFS
 from gridcare.protocols import gdw1376
 from gridcare.protocols.gdw1376.model import Gdw1376Frame
@@ -30,13 +34,6 @@ DIS = (DI_FWD_ACTIVE, *DI_FWD_ACTIVE_TARIFFS)
 """Lake data items of one F161 reply, in the order the terminal sends them: total, T1..T4 [kWh]."""
 
 _REASON = {"timeout": FailureReason.NO_REPLY, "offline": FailureReason.TERMINAL_OFFLINE}
-
-
-@dataclass(frozen=True)
-class PointOutcome:
-    metering_point_id: int
-    ok: bool
-    reason: FailureReason | None = None
 
 
 def da_groups(pns: Iterable[int]) -> list[list[int]]:
@@ -80,6 +77,7 @@ class Collector:
 
     def __init__(self, frontend: FrontEnd, concurrency: int = 2000) -> None:
         self.frontend = frontend
+        self.registers = RegisterReader(frontend)
         self._limit = asyncio.Semaphore(concurrency)
 
     async def collect_group(
@@ -134,36 +132,73 @@ class Collector:
         freeze_day: date,
         pns: Iterable[int] | None = None,
         priority: Priority = Priority.BULK,
+        registers: dict[int, tuple[str, ...]] | None = None,
     ) -> list[PointOutcome]:
-        """Every (or the given) point of one terminal; offline terminals fail all points at once."""
+        """Every (or the given) point of one terminal; offline terminals fail all points at once.
+
+        Then, at bulk priority, the extra registers: ``registers`` (Pn -> lake data items), by default
+        those the directory lists for the points read (customers with billing terms). The outcomes of
+        those carry their data item (``PointOutcome.di``)."""
         wanted = sorted(terminal.points) if pns is None else sorted(set(pns) & set(terminal.points))
+        if registers is None:
+            registers = {pn: terminal.points[pn].registers for pn in wanted if terminal.points[pn].registers}
+        extra = {pn: dis for pn, dis in registers.items() if dis and pn in terminal.points}
         session = self.frontend.sessions.get(terminal.key)
         if session is None:
-            return [
-                PointOutcome(terminal.points[pn].metering_point_id, False, FailureReason.TERMINAL_OFFLINE)
-                for pn in wanted
+            offline = FailureReason.TERMINAL_OFFLINE
+            return [PointOutcome(terminal.points[pn].metering_point_id, False, offline) for pn in wanted] + [
+                PointOutcome(terminal.points[pn].metering_point_id, False, offline, di)
+                for pn, dis in sorted(extra.items())
+                for di in dis
             ]
         async with self._limit:
             groups = await asyncio.gather(
                 *(self.collect_group(session, g, freeze_day, priority) for g in da_groups(wanted))
             )
-        return [o for g in groups for o in g]
+        outcomes = [o for g in groups for o in g]
+        for pn, dis in sorted(extra.items()):  # after the F161 round; one point at a time
+            outcomes += await self.registers.read_point(
+                session, terminal.points[pn], dis, freeze_day, Priority.BULK
+            )
+        return outcomes
 
     async def collect_day(
-        self, freeze_day: date, wanted: dict[str, set[int]] | None = None, priority: Priority = Priority.BULK
+        self,
+        freeze_day: date,
+        wanted: dict[str, set[int]] | None = None,
+        priority: Priority = Priority.BULK,
+        registers: dict[str, dict[int, tuple[str, ...]]] | None = None,
     ) -> list[PointOutcome]:
-        """All terminals (or ``wanted``: terminal key -> Pns) for the freeze at 00:00 on ``freeze_day``."""
+        """All terminals (or ``wanted``: terminal key -> Pns) for the freeze at 00:00 on ``freeze_day``.
+
+        ``registers`` (terminal key -> Pn -> lake data items): the extra registers to read; by default
+        those of the points read. Returns the daily reading outcomes, then the extra registers' ones."""
         terminals = list(self.frontend.directory.terminals.values())
         if wanted is not None:
-            terminals = [t for t in terminals if t.key in wanted]
+            keys = set(wanted) | set(registers or {})
+            terminals = [t for t in terminals if t.key in keys]
         results = await asyncio.gather(
             *(
-                self.collect_terminal(t, freeze_day, None if wanted is None else wanted[t.key], priority)
+                self.collect_terminal(
+                    t,
+                    freeze_day,
+                    None if wanted is None else wanted.get(t.key, set()),
+                    priority,
+                    None if registers is None else registers.get(t.key, {}),
+                )
                 for t in terminals
                 if t.points
             )
         )
         outcomes = [o for r in results for o in r]
-        ok = sum(o.ok for o in outcomes)
-        log.info("collected freeze %s: %d of %d points", freeze_day, ok, len(outcomes))
-        return outcomes
+        daily = [o for o in outcomes if o.daily]
+        extra = [o for o in outcomes if not o.daily]
+        log.info(
+            "collected freeze %s: %d of %d points; extra registers %d of %d",
+            freeze_day,
+            sum(o.ok for o in daily),
+            len(daily),
+            sum(o.ok for o in extra),
+            len(extra),
+        )
+        return daily + extra

@@ -1,5 +1,7 @@
-"""What the front-end must know of the archives: which terminals exist and which meter is behind each
-measuring point (Pn) of each terminal. Loaded from the database, refreshed on demand."""
+"""What the front-end must know of the archives: which terminals exist, which meter is behind each
+measuring point (Pn) of each terminal, and which extra daily frozen registers each point needs (those of
+customers with billing terms: reactive energy for 力调, maximum demand for a demand-based basic charge).
+Loaded from the database, refreshed on demand."""
 
 from __future__ import annotations
 
@@ -9,7 +11,15 @@ from datetime import date
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from gridcare.archives.billing_terms import BillingTerms
 from gridcare.archives.models import Meter, MeteringPoint, Terminal
+from gridcare.mdm.schema import DI_FWD_DEMAND, DI_FWD_REACTIVE
+
+TWO_PART_REGISTERS = (DI_FWD_REACTIVE, DI_FWD_DEMAND)
+"""Lake data items read for every point of a customer with a ``billing_terms`` row, beyond the forward
+active daily freeze (AFN0D F161): 组合无功1 (the 力调 reactive energy) and the forward active maximum
+demand with its time. One rule for all such customers: the demand register is cheap to read, and a
+basis left empty in the terms may resolve to demand from the tariff."""
 
 
 @dataclass(frozen=True)
@@ -19,6 +29,7 @@ class PointInfo:
     metering_point_id: int
     pn: int
     meter_address: str
+    registers: tuple[str, ...] = ()  # extra daily frozen data items (lake DIs) read through AFN10
 
 
 @dataclass
@@ -56,8 +67,15 @@ class Directory:
                 terminals[(t.area_code, t.terminal_number)] = info
                 by_id[t.id] = info
             stmt = (
-                select(MeteringPoint.id, MeteringPoint.terminal_id, MeteringPoint.point_number, Meter.address)
+                select(
+                    MeteringPoint.id,
+                    MeteringPoint.terminal_id,
+                    MeteringPoint.point_number,
+                    Meter.address,
+                    BillingTerms.id,
+                )
                 .join(Meter, Meter.id == MeteringPoint.meter_id)
+                .outerjoin(BillingTerms, BillingTerms.customer_id == MeteringPoint.customer_id)
                 .where(MeteringPoint.terminal_id.is_not(None), MeteringPoint.point_number.is_not(None))
             )
             if on is None:
@@ -67,9 +85,10 @@ class Directory:
                     MeteringPoint.valid_from <= on,
                     or_(MeteringPoint.valid_to.is_(None), MeteringPoint.valid_to > on),
                 )
-            for mp_id, terminal_id, pn, address in session.execute(stmt):
+            for mp_id, terminal_id, pn, address, terms_id in session.execute(stmt):
                 if terminal_id is not None and pn is not None:  # guaranteed by the WHERE clause
-                    by_id[terminal_id].points[pn] = PointInfo(mp_id, pn, address)
+                    registers = TWO_PART_REGISTERS if terms_id is not None else ()
+                    by_id[terminal_id].points[pn] = PointInfo(mp_id, pn, address, registers)
         self.terminals = terminals
 
     def find(self, area: str, number: int) -> TerminalInfo | None:

@@ -2,7 +2,10 @@
 their reasons; terminal online rate; the 30-day trend.
 
 Success rate of a freeze day = metering points with a valid daily frozen reading / points due, where a
-point is due when it is current, read through a terminal, and in service on that day.
+point is due when it is current, read through a terminal, and in service on that day. The daily frozen
+reading is the forward active one (``point_collections``); the extra registers read for customers with
+billing terms (reactive energy, maximum demand) have their own outcomes per data item
+(``register_collections``, :func:`register_counts`) and do not enter the rate.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any
 from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.orm import Session
 
-from gridcare.acquisition.models import PointCollection, PointStatus, TerminalStatus
+from gridcare.acquisition.models import PointCollection, PointStatus, RegisterCollection, TerminalStatus
 from gridcare.archives.models import Meter, MeteringPoint, Organisation, Terminal, TransformerArea
 from gridcare.archives.scope import scoped
 from gridcare.security.principal import Principal
@@ -182,3 +185,21 @@ def reason_counts(session: Session, day: date, principal: Principal) -> dict[str
     ).all()
     counts = {(reason.value if reason else "not_attempted"): int(n) for reason, n in rows}
     return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def register_counts(session: Session, day: date, principal: Principal) -> dict[str, dict[str, int]]:
+    """Outcomes of the extra registers of ``day``'s freeze per data item: ``ok`` and each failure reason
+    (the points that need them and were attempted; not part of the success rate)."""
+    rows = session.execute(
+        select(RegisterCollection.di, RegisterCollection.status, RegisterCollection.reason, func.count())
+        .join(MeteringPoint, MeteringPoint.id == RegisterCollection.metering_point_id)
+        .join(TransformerArea, TransformerArea.id == MeteringPoint.transformer_area_id)
+        .where(RegisterCollection.business_date == day, scoped(TransformerArea.org_id, principal))
+        .group_by(RegisterCollection.di, RegisterCollection.status, RegisterCollection.reason)
+    ).all()
+    out: dict[str, dict[str, int]] = {}
+    for di, status, reason, n in rows:
+        key = "ok" if status == PointStatus.OK else (reason.value if reason else "failed")
+        counts = out.setdefault(di, {})
+        counts[key] = counts.get(key, 0) + int(n)
+    return dict(sorted(out.items()))

@@ -1,4 +1,5 @@
-"""Tables of the master station: terminal status, collection outcomes, device jobs, events, clock checks.
+"""Tables of the master station: terminal status, collection outcomes (daily frozen reading per point;
+extra registers per point and data item), device jobs, events, clock checks.
 
 Device jobs are rows: the API and CLI insert them, the front-end (possibly another process) picks up
 pending ones, and every state change is written back, so a restart resumes where it stopped.
@@ -6,14 +7,16 @@ pending ones, and every state change is written back, so a restart resumes where
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gridcare.archives.models import _enum
+from gridcare.mdm.schema import DI_FWD_ACTIVE
 from gridcare.storage.base import Base
 
 TZ_DATETIME = DateTime(timezone=True)
@@ -29,6 +32,28 @@ class FailureReason(StrEnum):
     NO_REPLY = "no_reply"  # 终端无应答
     ABNORMAL_REPLY = "abnormal_reply"  # 否认 / 异常应答
     INVALID_DATA = "invalid_data"  # 数据无效 (missing EE bytes, undecodable)
+
+
+DAILY_READING_DI: Final = DI_FWD_ACTIVE
+"""The lake data item whose outcome is the point's daily collection outcome (forward active total, F161)."""
+
+
+@dataclass(frozen=True)
+class PointOutcome:
+    """Outcome of a collection attempt for one metering point and freeze day: of its daily frozen
+    reading (``di`` = :data:`DAILY_READING_DI`, what the success rate counts), or of one extra register
+    (``di`` = its lake data item, e.g. reactive or maximum demand); ``detail`` explains a failure."""
+
+    metering_point_id: int
+    ok: bool
+    reason: FailureReason | None = None
+    di: str = DAILY_READING_DI
+    detail: str = ""
+
+    @property
+    def daily(self) -> bool:
+        """True for the daily frozen reading (``point_collections``), False for an extra register."""
+        return self.di == DAILY_READING_DI
 
 
 class JobKind(StrEnum):
@@ -70,6 +95,27 @@ class PointCollection(Base):
     business_date: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
     status: Mapped[PointStatus] = mapped_column(_enum(PointStatus, "point_status"))
     reason: Mapped[FailureReason | None] = mapped_column(_enum(FailureReason, "failure_reason"))
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(TZ_DATETIME)
+
+
+class RegisterCollection(Base):
+    """Outcome of one extra daily frozen register (data item ``di``, e.g. ``05060301`` reactive or
+    ``05060901`` maximum demand of a two-part tariff customer) of one metering point for one freeze day.
+
+    Kept apart from :class:`PointCollection`, whose rows alone define the daily collection success rate
+    (the forward active daily frozen reading); ``detail`` says more about a failure (e.g. the meter's
+    freeze time that did not match the day).
+    """
+
+    __tablename__ = "register_collections"
+
+    metering_point_id: Mapped[int] = mapped_column(ForeignKey("metering_points.id"), primary_key=True)
+    business_date: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
+    di: Mapped[str] = mapped_column(String(16), primary_key=True)
+    status: Mapped[PointStatus] = mapped_column(_enum(PointStatus, "point_status"))
+    reason: Mapped[FailureReason | None] = mapped_column(_enum(FailureReason, "failure_reason"))
+    detail: Mapped[str | None] = mapped_column(String(255))
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(TZ_DATETIME)
 

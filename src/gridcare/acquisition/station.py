@@ -1,7 +1,9 @@
 """The master station process: front-end, scheduled collection and re-reads, device jobs, persistence.
 
 Schedule (Beijing time): the daily freeze taken at 00:00 is collected from 00:05; every
-``reread_interval_s`` the points still missing for the last ``reread_days`` freezes are read again (补抄);
+``reread_interval_s`` the points still missing for the last ``reread_days`` freezes are read again (补抄),
+and so are the extra registers (reactive, maximum demand) still missing for points of customers with
+billing terms (the meter holds the N-th last freeze at DL/T 645 DI0 = N = days back + 1);
 a terminal that logs in is read at once for what it still owes. Outcomes and the session table are
 written to the database; write-ahead readings move to Parquet every ``flush_interval_s``.
 """
@@ -112,19 +114,32 @@ class MasterStation:
         return days
 
     async def collect_missing(self, freeze_day: date, only_terminal: str | None = None) -> list[PointOutcome]:
-        """Read the points still missing for ``freeze_day`` (on one terminal if given); record outcomes."""
+        """Read the points still missing for ``freeze_day`` (on one terminal if given), and the extra
+        registers (reactive, maximum demand) still missing for the points that need them; record
+        outcomes."""
         missing = await asyncio.to_thread(store.points_missing, self.db, freeze_day)
+        due = await asyncio.to_thread(store.due_points, self.db, freeze_day)
+        done = await asyncio.to_thread(store.registers_done, self.db, freeze_day)
         wanted: dict[str, set[int]] = {}
+        registers: dict[str, dict[int, tuple[str, ...]]] = {}
         for terminal in self.directory.terminals.values():
             if only_terminal is not None and terminal.key != only_terminal:
                 continue
             pns = {pn for pn, p in terminal.points.items() if p.metering_point_id in missing}
+            extra = {
+                pn: dis
+                for pn, p in terminal.points.items()
+                if p.metering_point_id in due
+                and (dis := tuple(di for di in p.registers if (p.metering_point_id, di) not in done))
+            }
             if pns:
                 wanted[terminal.key] = pns
-        if not wanted:
+            if extra:
+                registers[terminal.key] = extra
+        if not wanted and not registers:
             return []
         priority = Priority.BULK if freeze_day == self.clock().date() else Priority.REREAD
-        outcomes = await self.collector.collect_day(freeze_day, wanted, priority)
+        outcomes = await self.collector.collect_day(freeze_day, wanted, priority, registers)
         await asyncio.to_thread(store.record_outcomes, self.db, freeze_day, outcomes)
         return outcomes
 

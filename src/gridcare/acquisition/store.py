@@ -15,6 +15,7 @@ from gridcare.acquisition.models import (
     JobState,
     PointCollection,
     PointStatus,
+    RegisterCollection,
     TerminalStatus,
 )
 from gridcare.archives.models import MeteringPoint
@@ -47,7 +48,21 @@ class OutcomeRow:
 
 def record_outcomes(db: Database, freeze_day: date, outcomes: Iterable[Any]) -> None:
     """Store each point's outcome for ``freeze_day``; a later success replaces an earlier failure,
-    and a failure never replaces a success (a re-read that times out does not undo a reading)."""
+    and a failure never replaces a success (a re-read that times out does not undo a reading).
+
+    Outcomes of the daily frozen reading go to ``point_collections`` (the success rate); those of extra
+    registers (an outcome whose ``di`` is another data item) to ``register_collections``, per item."""
+    daily: list[Any] = []
+    extra: list[Any] = []
+    for o in outcomes:
+        (daily if getattr(o, "daily", True) else extra).append(o)
+    _record_daily(db, freeze_day, daily)
+    _record_registers(db, freeze_day, extra)
+
+
+def _record_daily(db: Database, freeze_day: date, outcomes: list[Any]) -> None:
+    if not outcomes:
+        return
     now = now_beijing()
     with db.sessions() as session:
         done = set(
@@ -86,10 +101,53 @@ def record_outcomes(db: Database, freeze_day: date, outcomes: Iterable[Any]) -> 
     )
 
 
-def points_missing(db: Database, freeze_day: date) -> set[int]:
-    """Current metering points (read through a terminal) without a successful reading for the day."""
+def _record_registers(db: Database, freeze_day: date, outcomes: list[Any]) -> None:
+    """Per (point, data item), with the same rule: a failure never replaces a success."""
+    if not outcomes:
+        return
+    now = now_beijing()
     with db.sessions() as session:
-        due = set(
+        known = {
+            (mp, di): (status, attempts)
+            for mp, di, status, attempts in session.execute(
+                select(
+                    RegisterCollection.metering_point_id,
+                    RegisterCollection.di,
+                    RegisterCollection.status,
+                    RegisterCollection.attempts,
+                ).where(RegisterCollection.business_date == freeze_day)
+            )
+        }
+    rows = []
+    for o in outcomes:
+        status, attempts = known.get((o.metering_point_id, o.di), (None, 0))
+        if not o.ok and status == PointStatus.OK:
+            continue
+        rows.append(
+            {
+                "metering_point_id": o.metering_point_id,
+                "business_date": freeze_day,
+                "di": o.di,
+                "status": (PointStatus.OK if o.ok else PointStatus.FAILED).value,
+                "reason": None if o.ok else o.reason.value,
+                "detail": None if o.ok else (o.detail or None) and o.detail[:255],
+                "attempts": attempts + 1,
+                "updated_at": now,
+            }
+        )
+    _upsert(
+        db.engine,
+        RegisterCollection.__table__,
+        rows,
+        ("metering_point_id", "business_date", "di"),
+        ("status", "reason", "detail", "attempts", "updated_at"),
+    )
+
+
+def due_points(db: Database, freeze_day: date) -> set[int]:
+    """Current metering points read through a terminal and in service on ``freeze_day``."""
+    with db.sessions() as session:
+        return set(
             session.scalars(
                 select(MeteringPoint.id).where(
                     MeteringPoint.valid_to.is_(None),
@@ -98,6 +156,26 @@ def points_missing(db: Database, freeze_day: date) -> set[int]:
                 )
             )
         )
+
+
+def registers_done(db: Database, freeze_day: date) -> set[tuple[int, str]]:
+    """(metering point, data item) of the extra registers collected for ``freeze_day``."""
+    with db.sessions() as session:
+        return {
+            (mp, di)
+            for mp, di in session.execute(
+                select(RegisterCollection.metering_point_id, RegisterCollection.di).where(
+                    RegisterCollection.business_date == freeze_day,
+                    RegisterCollection.status == PointStatus.OK,
+                )
+            )
+        }
+
+
+def points_missing(db: Database, freeze_day: date) -> set[int]:
+    """Current metering points (read through a terminal) without a successful reading for the day."""
+    due = due_points(db, freeze_day)
+    with db.sessions() as session:
         ok = set(
             session.scalars(
                 select(PointCollection.metering_point_id).where(
