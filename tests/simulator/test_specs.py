@@ -164,3 +164,34 @@ def test_fleet_from_archive_takes_numpy_typed_columns() -> None:
     assert terminal.address == "0501-00012"
     assert terminal.meters[0].point_number == 2 and terminal.meters[0].customer_class == "residential"
     assert fleet_from_archive(meters, points, terminals, customers, on=date(2021, 5, 31)) == []
+
+
+def test_feeder_head_meter_is_placed_on_its_feeder_and_sums_it() -> None:
+    from datetime import datetime
+
+    from gridcare.simulator.bank import MeterBank
+    from gridcare.simulator.registers import day_number
+    from gridcare.timeutil import BEIJING
+
+    areas = [{"id": 1, "feeder_id": 7}, {"id": 2, "feeder_id": 7}]
+    points = [{**p, "transformer_area_id": p["terminal_id"]} for p in ROWS["metering_points"]]
+    meters = [*ROWS["meters"], {"id": 9, "address": "201000000009", "multiplier": 6000}]
+    terminals = [{**ROWS["terminals"][1], "terminal_type": "large_customer"}, ROWS["terminals"][0]]
+    heads = [{"feeder_id": 7, "meter_id": 9, "valid_from": "2020-01-01", "valid_to": None}]
+    fleet = fleet_from_archive(
+        meters, points, terminals, ROWS["customers"], seed=3, transformer_areas=areas, feeder_meters=heads
+    )
+    assert all(m.feeder == "7" for t in fleet for m in t.meters)
+    head = fleet[1].meters[-1]  # on the 专变 terminal, at its next free Pn
+    assert head.feeder_head and not head.is_supply and head.address == "201000000009"
+    assert head.point_number == 2 and head.multiplier == 6000 and 0.02 <= head.loss_fraction <= 0.05
+    plain = fleet_from_archive(meters, points, terminals, ROWS["customers"], seed=3)
+    # without 台区 rows no meter knows its feeder: the head meter has nowhere to go
+    assert (
+        fleet_from_archive(meters, points, terminals, ROWS["customers"], seed=3, feeder_meters=heads) == plain
+    )
+    bank = MeterBank.from_fleet(fleet, datetime(2026, 3, 1, tzinfo=BEIJING), seed=3)
+    power = bank._day_power(day_number(date(2026, 3, 1)))
+    i = {a: n for n, a in enumerate(bank.addresses)}
+    parts = power[i["201000000005"]] + power[i["201000000004"]]  # 台区 supply meter + customer without one
+    assert np.allclose(power[i["201000000009"]], parts * (1 + head.loss_fraction))

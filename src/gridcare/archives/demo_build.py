@@ -13,7 +13,8 @@ Shape of the utility:
   to its customers' contracted capacity, a supply (总表) metering point with a three-phase CT meter in its
   own box, meter boxes of 1-12 meters and one concentrator (Pn 1 = supply point, Pn 2.. = customers);
 * each large industrial customer has its own dedicated transformer area (专变, code ``ZB...``) on a feeder,
-  with a 10 kV CT/PT meter and one large-customer terminal (专变终端, Pn 1), and no supply point.
+  with a 10 kV CT/PT meter and one large-customer terminal (专变终端, Pn 1), and no supply point;
+* each feeder has a head meter (线路关口表: 10 kV CT/PT meter, row of ``feeder_meters``, no metering point).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from gridcare.archives.demo_data import (
     draw_box_sizes,
 )
 from gridcare.archives.demo_people import Pools, make_faker, town_names, village_names
-from gridcare.archives.demo_rows import areas_and_boxes, customers_table, devices
+from gridcare.archives.demo_rows import areas_and_boxes, customers_table, devices, feeder_heads
 from gridcare.archives.demo_terms import add_billing_terms
 
 
@@ -287,6 +288,7 @@ def build_demo(customers: int, seed: int, progress: Progress | None = None) -> D
     areas_and_boxes(org, plan, data)
     devices(rng, org, plan, data)
     add_billing_terms(data)  # own random stream: the tables above are the same without it
+    feeder_heads(data)  # own random stream too: a head meter (线路关口表) per feeder, after the other meters
     report("build", 4, BUILD_STEPS)
     data.public_areas = n_areas
     data.dedicated_areas = n_li

@@ -18,6 +18,7 @@ from gridcare.archives.demo_data import (
     LV_CT,
     METER_KINDS,
     RES,
+    Column,
     DemoData,
     OrgFacts,
     Plan,
@@ -316,5 +317,78 @@ def devices(rng: np.random.Generator, org: OrgFacts, plan: Plan, data: DemoData)
             "point_number": point_number,
             "valid_from": installed,
             "valid_to": [None] * n_meters,
+        },
+    )
+
+
+FEEDER_HEAD_SEED = 0xFEED
+"""Own random stream (``[seed, FEEDER_HEAD_SEED]``) of the feeder head meters: the tables before them are the
+same with or without them."""
+FEEDER_LOAD_FACTOR = 0.6
+"""Peak feeder load as a share of the transformer capacity it serves (sizing of the head meter's CT)."""
+
+
+def feeder_heads(data: DemoData) -> None:
+    """A head meter (线路关口表) per 10 kV feeder, appended to ``meters``, and the ``feeder_meters`` rows.
+
+    Each is a three-phase CT/PT meter (PT 10000/100, CT sized to the feeder's transformers at 10 kV, class
+    0.2S) of the feeder's supply station, installed in a roll-out year and valid from its install date; the
+    archive puts it on no metering point (its energy is the purchased side of sold vs purchased).
+    """
+    rng = np.random.default_rng([data.seed, FEEDER_HEAD_SEED])
+    feeders, meters = data.tables["feeders"], data.tables["meters"]
+    areas = data.tables["transformer_areas"].columns
+    feeder_ids = np.asarray(feeders.column("id"), dtype=np.int64)
+    n = len(feeder_ids)
+    kva = np.bincount(
+        np.asarray(areas["feeder_id"], dtype=np.int64),
+        weights=np.asarray(areas["capacity_kva"], dtype=np.float64),
+        minlength=int(feeder_ids.max(initial=0)) + 1,
+    )[feeder_ids]
+    ct = [cat.ct_ratio_for(float(k) * FEEDER_LOAD_FACTOR, cat.HV_KV) for k in kva.tolist()]
+    multiplier = np.array([ratio_value(c) * ratio_value(cat.PT_10KV) for c in ct], dtype=np.int64)
+    lo, hi = cat.CAMPAIGN_YEARS
+    installed = dates_between(rng, np.full(n, d64(date(lo, 1, 1))), np.full(n, d64(date(hi, 12, 31))))
+    share = np.array([m[2] for m in cat.METER_MAKERS], dtype=np.float64)
+    maker = rng.choice(len(share), size=n, p=share / share.sum())
+    lot = rng.integers(1, 60, size=n)
+    taken = set(meters.column("address"))
+    addresses = [a for a in meter_addresses(rng, n + len(taken)) if a not in taken][:n]
+    first_id = int(np.max(np.asarray(meters.columns["id"]), initial=0)) + 1
+    ids = np.arange(first_id, first_id + n, dtype=np.int64)
+    meter_type, phases, volts, amps, _ = METER_KINDS[HV_CT]
+    rows: dict[str, Column] = {
+        "id": ids,
+        "address": addresses,
+        "meter_type": [meter_type] * n,
+        "phases": [phases] * n,
+        "rated_voltage": [volts] * n,
+        "rated_current": [amps] * n,
+        "accuracy_class": ["0.2S"] * n,
+        "ct_ratio": ct,
+        "pt_ratio": [cat.PT_10KV] * n,
+        "multiplier": multiplier,
+        "manufacturer": [cat.METER_MAKERS[m][0] for m in maker.tolist()],
+        "batch": batch_codes(maker, installed, lot),
+        "install_date": installed,
+        "status": ["installed"] * n,
+        "protocol": ["dlt645-2007"] * n,
+        "org_id": np.asarray(feeders.column("org_id"), dtype=np.int64),
+    }
+    for name, column in rows.items():
+        old = meters.columns[name]
+        meters.columns[name] = (
+            np.concatenate([old, column])
+            if isinstance(old, np.ndarray) and isinstance(column, np.ndarray)
+            else [*(old.tolist() if isinstance(old, np.ndarray) else old), *column]
+        )
+    data.tables["feeder_meters"] = Table(
+        "feeder_meters",
+        {
+            "id": np.arange(1, n + 1, dtype=np.int64),
+            "feeder_id": feeder_ids,
+            "meter_id": ids,
+            "valid_from": installed,
+            "valid_to": [None] * n,
         },
     )

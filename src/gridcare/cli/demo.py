@@ -66,7 +66,12 @@ def _summary_tables(summary: DemoSummary) -> tuple[Table, Table]:
         ),
         ("表箱 meter boxes", counts["meter_boxes"], ""),
         ("客户 customers", counts["customers"], ""),
-        ("电能表 meters", counts["meters"], f"含台区总表 incl. {summary.public_areas} supply meters"),
+        (
+            "电能表 meters",
+            counts["meters"],
+            f"含台区总表 incl. {summary.public_areas} supply meters, "
+            f"线路关口表 {counts.get('feeder_meters', 0)} feeder head meters",
+        ),
         (
             "终端 terminals",
             counts["terminals"],

@@ -13,7 +13,8 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy import select
 
-from gridcare.archives.models import Customer, Meter, MeteringPoint, Terminal
+from gridcare.archives.asset_models import FeederMeter
+from gridcare.archives.models import Customer, Meter, MeteringPoint, Terminal, TransformerArea
 from gridcare.archives.provision import provision_fleet
 from gridcare.cli.common import (
     ConfigOption,
@@ -39,7 +40,8 @@ def _rows(session: Any, model: Any) -> list[dict[str, Any]]:
 
 
 def archive_fleet(db: Database, seed: int) -> list[TerminalSpec]:
-    """Every terminal of the archives with its current metering points."""
+    """Every terminal of the archives with its current metering points, and the current feeder head meters
+    (线路关口表), each on a terminal of its feeder (:func:`fleet_from_archive`)."""
     with db.sessions() as session:
         return fleet_from_archive(
             _rows(session, Meter),
@@ -47,6 +49,8 @@ def archive_fleet(db: Database, seed: int) -> list[TerminalSpec]:
             _rows(session, Terminal),
             _rows(session, Customer),
             seed=seed,
+            transformer_areas=_rows(session, TransformerArea),
+            feeder_meters=_rows(session, FeederMeter),
         )
 
 

@@ -8,11 +8,14 @@ meters from the bank's time to ``t`` one Beijing day at a time, vectorised over 
 
 Energy: in quarter hour k of day d a customer's true mean power is
 ``daily_kwh * profiles.day_factors(d)[class, k] * noise`` [kW, primary]; an open relay makes it 0; a
-supply meter's is the sum of its terminal's customers' true power x (1 + loss). Theft faults reduce what
-the meter measures; the register advance is measured energy / multiplier, in hundredths of a kWh with a
-carried sub-hundredth remainder per meter, so registers never drift from the exact sum however the time
-is cut into ``advance_to`` calls. Each quarter hour's increment goes to the tariff register of that
-quarter hour (TOU calendar) and to the total, so total = T1 + T2 + T3 + T4 exactly (modulo the rollover).
+supply meter's is the sum of its terminal's customers' true power x (1 + loss); a feeder head meter's
+(线路关口表) is the sum, over the whole bank, of the true power of its feeder's supply meters and of
+the feeder's customers under a terminal without a supply meter (专变), x (1 + its 10 kV line loss).
+Theft faults reduce what the meter measures; the register advance is measured energy / multiplier, in
+hundredths of a kWh with a carried sub-hundredth remainder per meter, so registers never drift from the
+exact sum however the time is cut into ``advance_to`` calls. Each quarter hour's increment goes to the
+tariff register of that quarter hour (TOU calendar) and to the total, so total = T1 + T2 + T3 + T4 exactly
+(modulo the rollover).
 Reactive energy goes to Q1 (Q3 when energy flows in reverse) at the meter's power factor.
 
 Maximum demand (最大需量): the highest mean forward active power of a quarter hour since the last
@@ -197,7 +200,8 @@ class MeterBank:
         self.curve_slot = np.full(self.curve_slots, -1, dtype=np.int64)
         self.curve_from_s = np.full(n, float(self.t))
 
-        supply = np.nonzero(~customer)[0]
+        head = np.array([m.feeder_head for m in self.specs], dtype=bool)
+        supply = np.nonzero(~customer & ~head)[0]
         cust = np.nonzero(customer)[0]
         order = cust[np.argsort(self.groups[cust], kind="stable")]
         group_ids, starts = np.unique(self.groups[order], return_index=True)
@@ -214,6 +218,7 @@ class MeterBank:
         for row, p in zip(self._supply_rows, self._supply_pos, strict=True):
             members = order[starts[p] : starts[p + 1] if p + 1 < len(starts) else len(order)]
             self._p_ref[row] = max(1e-6, float(self.daily_kwh[members].sum()) / 12.0)
+        self._feeder_heads(head, supply, cust)
 
         self._day_cache: dict[int, np.ndarray] = {}
         self._windows: list[_Window] = []
@@ -225,6 +230,35 @@ class MeterBank:
         self._freeze(self.t, self.t, None, [], [])  # a clock reading exactly 00:00 freezes at once
         if faults is not None:
             self.apply_faults(faults)
+
+    def _feeder_heads(self, head: np.ndarray, supply: np.ndarray, cust: np.ndarray) -> None:
+        """Members of each feeder head meter: its feeder's supply meters and its customers under a terminal
+        without a supply meter (``_head_rows`` with members, ``_head_order`` / ``_head_starts`` as for
+        ``np.add.reduceat``; ``_empty_heads`` without)."""
+        feeders = [m.feeder for m in self.specs]
+        direct = cust[~np.isin(self.groups[cust], self.groups[supply])]
+        by_feeder: dict[str, list[int]] = {}
+        for row in np.sort(np.concatenate([supply, direct])).tolist():
+            key = feeders[row]
+            if key is not None:
+                by_feeder.setdefault(key, []).append(row)
+        rows: list[int] = []
+        order: list[int] = []
+        starts: list[int] = []
+        empty: list[int] = []
+        for row in np.nonzero(head)[0].tolist():
+            members = by_feeder.get(str(feeders[row]), [])
+            if not members:
+                empty.append(row)
+                continue
+            rows.append(row)
+            starts.append(len(order))
+            order.extend(members)
+            self._p_ref[row] = max(1e-6, float(self._p_ref[members].sum()))
+        self._head_rows = np.array(rows, dtype=np.int64)
+        self._head_order = np.array(order, dtype=np.int64)
+        self._head_starts = np.array(starts, dtype=np.int64)
+        self._empty_heads = np.array(empty, dtype=np.int64)
 
     @classmethod
     def from_fleet(cls, fleet: Sequence[TerminalSpec], start: datetime, **kwargs: Any) -> MeterBank:
@@ -396,12 +430,18 @@ class MeterBank:
         return power
 
     def _fill_supply(self, power: np.ndarray) -> None:
-        """Supply rows := (1 + loss) x the sum of their customers' rows (in place)."""
+        """Supply rows := (1 + loss) x the sum of their customers' rows, then feeder head rows := (1 + loss)
+        x the sum of their members' rows (in place)."""
         if self._supply_rows.size:
             sums = np.add.reduceat(power[self._cust_order], self._group_starts, axis=0)
             power[self._supply_rows] = sums[self._supply_pos] * (1.0 + self.loss[self._supply_rows, None])
         if self._empty_supply.size:
             power[self._empty_supply] = 0.0
+        if self._head_rows.size:
+            sums = np.add.reduceat(power[self._head_order], self._head_starts, axis=0)
+            power[self._head_rows] = sums * (1.0 + self.loss[self._head_rows, None])
+        if self._empty_heads.size:
+            power[self._empty_heads] = 0.0
 
     @staticmethod
     def _pieces(a: int, b: int) -> _Pieces:

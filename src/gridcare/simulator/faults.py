@@ -373,7 +373,7 @@ def plan_faults(
         while len(chosen) < count and cursor < len(order):
             candidate = int(order[cursor])
             cursor += 1
-            if kind in THEFT_KINDS and pairs[candidate][1].is_supply:
+            if kind in THEFT_KINDS and not pairs[candidate][1].is_customer:
                 continue  # skipped candidates are not reused: meter faults stay exclusive
             chosen.append(candidate)
         for idx in chosen:
@@ -391,7 +391,7 @@ def plan_faults(
                 start_kwh = round(float(rng.uniform(0.0, 2.0)), 2)
                 add(kind, terminal.address, meter.address, begin, 0.0, new_address=new, start_kwh=start_kwh)
             elif kind == FaultKind.REGISTER_ROLLOVER:
-                daily = max(0.5, meter.daily_kwh / meter.multiplier) if not meter.is_supply else 50.0
+                daily = max(0.5, meter.daily_kwh / meter.multiplier) if meter.is_customer else 50.0
                 margin = round(daily * float(rng.uniform(1.0, 5.0)), 2)
                 add(kind, terminal.address, meter.address, begin, 0.0, margin_kwh=margin)
             elif kind == FaultKind.THEFT_SCALED:

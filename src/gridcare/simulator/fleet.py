@@ -146,15 +146,18 @@ async def run_fleet(terminals: Sequence[SimTerminal], host: str, port: int, stop
 __all__ = ["BankMeters", "FaultPlan", "build_terminals", "run_fleet"]
 
 
-def freeze_rows(bank: MeterBank, freeze_day: date, extra: Collection[str] = ()) -> list[dict[str, Any]]:
-    """Ground-truth lake rows of the daily freeze at 00:00 on ``freeze_day`` of every customer meter:
-    forward active total and T1..T4 [kWh]; for the meters in ``extra`` (those whose customers need them:
-    力调, demand-based basic charge) also 组合无功1 = Q1 + Q4 [kvarh], the maximum demand [kW] and its
-    time (YYYYMMDDhhmm). Register units (secondary side), as the meters report them."""
+def freeze_rows(
+    bank: MeterBank, freeze_day: date, extra: Collection[str] = (), *, supply: bool = False
+) -> list[dict[str, Any]]:
+    """Ground-truth lake rows of the daily freeze at 00:00 on ``freeze_day`` of every customer meter and
+    feeder head meter (线路关口表), with ``supply`` also of every 台区 supply meter: forward active total and
+    T1..T4 [kWh]; for the meters in ``extra`` (those whose customers need them: 力调, demand-based basic
+    charge) also 组合无功1 = Q1 + Q4 [kvarh], the maximum demand [kW] and its time (YYYYMMDDhhmm).
+    Register units (secondary side), as the meters report them."""
     rows: list[dict[str, Any]] = []
     freeze = datetime(freeze_day.year, freeze_day.month, freeze_day.day, tzinfo=BEIJING)
     for i, address in enumerate(bank.addresses):
-        if bank.specs[i].is_supply:
+        if bank.specs[i].is_supply and not supply:
             continue
         record = bank.frozen_record(i, freeze_day)
         if record is None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any, Final
@@ -47,6 +47,11 @@ class MeterSpec:
 
     ``customer_class`` None marks a 台区 supply meter (总表): it measures the sum of the true load of the
     customer meters under the same terminal, plus ``loss_fraction`` of it (technical line loss).
+    ``feeder_head`` (with ``customer_class`` None) marks a feeder head meter (线路关口表) instead: it
+    measures the 10 kV feeder ``feeder`` (any key, equal on the meters of one feeder), i.e. the sum of the
+    true load of the feeder's supply meters and of its customers read by a terminal without a supply meter
+    (专变), wherever they are in the bank, plus ``loss_fraction`` of it (10 kV line loss). ``feeder`` on the
+    other meters says which feeder their 台区 hangs on (None: none known).
     Registers and instantaneous values are secondary-side (what the meter displays); primary energy is
     register x ``multiplier`` (CT ratio x PT ratio). ``daily_kwh`` is the customer's mean daily primary
     energy over a year [kWh/day]; ``initial_kwh`` the forward active total register at the start [kWh].
@@ -64,6 +69,8 @@ class MeterSpec:
     initial_kwh: Decimal = Decimal("0.00")
     loss_fraction: float = 0.0
     customer_no: str | None = None
+    feeder: str | None = None
+    feeder_head: bool = False
 
     def __post_init__(self) -> None:
         if not _ADDRESS.match(self.address):
@@ -82,10 +89,17 @@ class MeterSpec:
             raise ValueError(f"initial_kwh: {self.initial_kwh} must be in 0..{REGISTER_MAX_KWH}")
         if not 0 <= self.loss_fraction < 1:
             raise ValueError(f"loss_fraction: {self.loss_fraction} must be in [0, 1) (meter {self.address})")
+        if self.feeder_head and (self.customer_class is not None or self.feeder is None):
+            raise ValueError(f"feeder_head: meter {self.address} needs a feeder and no customer class")
 
     @property
     def is_supply(self) -> bool:
-        return self.customer_class is None
+        """A 台区 supply meter (总表)."""
+        return self.customer_class is None and not self.feeder_head
+
+    @property
+    def is_customer(self) -> bool:
+        return self.customer_class is not None
 
 
 @dataclass(frozen=True)
@@ -166,6 +180,25 @@ def supply_meter(address: str, point_number: int, *, seed: int, multiplier: int)
         phases=3,
         initial_kwh=Decimal(int(rng.uniform(1000, 50000)) * 100).scaleb(-2),
         loss_fraction=round(float(rng.uniform(0.02, 0.06)), 4),
+    )
+
+
+def feeder_meter(address: str, point_number: int, *, seed: int, multiplier: int, feeder: str) -> MeterSpec:
+    """A feeder head meter (线路关口表, 3-phase 3x57.7 V via PT and CT) of ``feeder`` with a 10 kV line
+    loss of 2..5 % drawn for ``seed``."""
+    rng = meter_rng(seed, address)
+    return MeterSpec(
+        address=address,
+        customer_class=None,
+        point_number=point_number,
+        multiplier=multiplier,
+        power_factor=round(float(rng.uniform(0.9, 0.97)), 3),
+        phases=3,
+        nominal_voltage_v=57.7,
+        initial_kwh=Decimal(int(rng.uniform(1000, 50000)) * 100).scaleb(-2),
+        loss_fraction=round(float(rng.uniform(0.02, 0.05)), 4),
+        feeder=feeder,
+        feeder_head=True,
     )
 
 
@@ -282,6 +315,8 @@ def fleet_from_archive(
     *,
     seed: int = 0,
     on: date | None = None,
+    transformer_areas: Iterable[Mapping[str, Any]] = (),
+    feeder_meters: Iterable[Mapping[str, Any]] = (),
 ) -> list[TerminalSpec]:
     """Terminal specs from archive rows (plain dicts keyed by column name).
 
@@ -291,20 +326,27 @@ def fleet_from_archive(
     (purpose ``supply``) is a supply meter. Meter rows need ``id`` and ``address``; ``multiplier``,
     ``phases`` and ``rated_voltage`` ("220V", "3x57.7/100V") are used when present. Terminal rows need
     ``id``, ``area_code`` and ``terminal_number``. A missing field is a ValueError naming it.
+
+    With ``transformer_areas`` rows (``id``, ``feeder_id``) each meter knows its feeder
+    (``MeterSpec.feeder`` = the feeder id as text). With ``feeder_meters`` rows (``feeder_id``,
+    ``meter_id``, ``valid_from``, ``valid_to``, valid as the points are) each feeder head meter
+    (线路关口表) is added to one terminal of its feeder, as the archive does not say which terminal reads
+    it: a 专变 terminal (``large_customer``) of the feeder if there is one, else a concentrator of it
+    (lowest terminal id first), at the next free Pn.
+    A head meter of a feeder with no terminal in the fleet is left out.
     """
     meter_by_id = {_need(m, "id", "meters"): m for m in meters}
     customer_by_id = {_need(c, "id", "customers"): c for c in customers}
     terminal_by_id = {_need(t, "id", "terminals"): t for t in terminals}
+    feeder_of_area = {
+        _need(a, "id", "transformer_areas"): str(_need(a, "feeder_id", "transformer_areas"))
+        for a in transformer_areas
+    }
     grouped: dict[Any, list[MeterSpec]] = {}
+    feeder_terminals: dict[str, set[Any]] = {}
     for point in metering_points:
         terminal_id = point.get("terminal_id")
-        if terminal_id is None:
-            continue
-        valid_from, valid_to = _as_date(point.get("valid_from")), _as_date(point.get("valid_to"))
-        if on is None:
-            if valid_to is not None:
-                continue
-        elif (valid_from is not None and valid_from > on) or (valid_to is not None and valid_to <= on):
+        if terminal_id is None or not _current(point, on):
             continue
         if terminal_id not in terminal_by_id:
             raise ValueError(f"metering_points.terminal_id: {terminal_id!r} is not in terminals")
@@ -337,7 +379,12 @@ def fleet_from_archive(
                 )
             except ValueError as exc:
                 raise ValueError(f"metering point of meter {address}: {exc}") from None
+        feeder = feeder_of_area.get(point.get("transformer_area_id"))
+        if feeder is not None:
+            spec = replace(spec, feeder=feeder)
+            feeder_terminals.setdefault(feeder, set()).add(terminal_id)
         grouped.setdefault(terminal_id, []).append(spec)
+    _add_feeder_heads(feeder_meters, on, meter_by_id, terminal_by_id, feeder_terminals, grouped, seed)
     fleet = []
     for terminal_id, specs in grouped.items():
         row = terminal_by_id[terminal_id]
@@ -350,6 +397,51 @@ def fleet_from_archive(
             )
         )
     return sorted(fleet, key=lambda t: (t.area_code, t.terminal_number))
+
+
+def _current(row: Mapping[str, Any], on: date | None) -> bool:
+    """Whether a row with ``valid_from`` / ``valid_to`` is valid on ``on`` (None: an open row)."""
+    valid_from, valid_to = _as_date(row.get("valid_from")), _as_date(row.get("valid_to"))
+    if on is None:
+        return valid_to is None
+    return not ((valid_from is not None and valid_from > on) or (valid_to is not None and valid_to <= on))
+
+
+def _add_feeder_heads(
+    feeder_meters: Iterable[Mapping[str, Any]],
+    on: date | None,
+    meter_by_id: Mapping[Any, Mapping[str, Any]],
+    terminal_by_id: Mapping[Any, Mapping[str, Any]],
+    feeder_terminals: Mapping[str, set[Any]],
+    grouped: dict[Any, list[MeterSpec]],
+    seed: int,
+) -> None:
+    """Put each current feeder head meter on a terminal of its feeder (see :func:`fleet_from_archive`)."""
+    for row in sorted(feeder_meters, key=lambda r: str(_need(r, "meter_id", "feeder_meters"))):
+        if not _current(row, on):
+            continue
+        feeder = str(_need(row, "feeder_id", "feeder_meters"))
+        meter_id = row["meter_id"]
+        if meter_id not in meter_by_id:
+            raise ValueError(f"feeder_meters.meter_id: {meter_id!r} is not in meters")
+        candidates = feeder_terminals.get(feeder)
+        if not candidates:
+            continue
+        terminal_id = min(
+            candidates,
+            key=lambda t: (str(terminal_by_id[t].get("terminal_type") or "") != "large_customer", t),
+        )
+        meter = meter_by_id[meter_id]
+        pn = max((m.point_number for m in grouped[terminal_id]), default=0) + 1
+        grouped[terminal_id].append(
+            feeder_meter(
+                str(_need(meter, "address", "meters")),
+                pn,
+                seed=seed,
+                multiplier=int(meter.get("multiplier") or 1),
+                feeder=feeder,
+            )
+        )
 
 
 def all_meters(fleet: Sequence[TerminalSpec]) -> list[tuple[TerminalSpec, MeterSpec]]:
