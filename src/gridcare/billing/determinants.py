@@ -20,7 +20,7 @@ frame_ref, multiplier]`` per register end, role ``start`` or ``end``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -89,6 +89,11 @@ class Determinants:
     no_run: np.ndarray
     trace: list[str]
     long: pa.Table  # one row per (account, run, slot): for accounts priced by the engine
+    changes: dict[int, dict[str, object]] = field(default_factory=dict)
+    """Accounts with a meter replacement or multiplier change inside the cycle: what changed and the
+    meter runs (see :mod:`gridcare.billing.meter_changes`)."""
+    messages: dict[int, list[str]] = field(default_factory=dict)
+    """Extra messages per account (a freeze missing on a change day, naming the meter and day)."""
 
     def total_e4(self) -> np.ndarray:
         return sum((self.buckets_e4[p] for p in PERIODS), np.zeros(self.n, dtype=np.int64))
@@ -127,6 +132,7 @@ LEFT JOIN rd e ON e.meter = n.meter AND e.di = n.di AND e.freeze_time = n.end_ts
 """
 
 _DIS_VALUES = ", ".join(f"({slot}, '{di}')" for slot, di in enumerate(SLOT_DIS))
+DIS_VALUES = _DIS_VALUES
 READING_COLUMNS = ("meter", "di", "freeze_time", "value", "version", "source", "frame_ref", "recorded_at")
 
 
@@ -171,6 +177,12 @@ def compute_determinants(n: int, runs: pa.Table, readings: pa.Table | ReadingSou
         ).to_arrow_table()
     finally:
         con.close()
+    return assemble(n, long, traces)
+
+
+def assemble(n: int, long: pa.Table, traces: pa.Table) -> Determinants:
+    """Determinants of ``n`` accounts from the long table (one row per account, run and register slot:
+    ``kwh_e4``, ``missing``, ``negative``, ``estimated``, ...) and the trace text per account."""
     account = long.column("account").to_numpy()
     run = long.column("run").to_numpy()
     slot = long.column("slot").to_numpy()
@@ -225,6 +237,23 @@ def compute_determinants(n: int, runs: pa.Table, readings: pa.Table | ReadingSou
         trace=trace,
         long=long.select(["account", "run", "slot", "multiplier", "s_text", "e_text"]),
     )
+
+
+def merge(fast: Determinants, slow: Determinants, accounts: np.ndarray) -> Determinants:
+    """``fast`` with the accounts ``accounts`` taken from ``slow`` (each account's runs are in one of
+    them only)."""
+    for p in PERIODS:
+        fast.buckets_e4[p][accounts] = slow.buckets_e4[p][accounts]
+    for name in ("missing", "negative", "estimated", "bad_total", "no_run"):
+        getattr(fast, name)[accounts] = getattr(slow, name)[accounts]
+    for i in accounts.tolist():
+        fast.trace[i] = slow.trace[i]
+    columns = fast.long.column_names
+    fast.long = pa.concat_tables([fast.long, slow.long.select(columns).cast(fast.long.schema)])
+    fast.changes.update(slow.changes)
+    for i, found in slow.messages.items():
+        fast.messages.setdefault(i, []).extend(found)
+    return fast
 
 
 def e4_text(value: int) -> str:

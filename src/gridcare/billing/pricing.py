@@ -42,7 +42,7 @@ from gridcare.billing.terms import AccountTerms, all_in_price, load_loss_table, 
 JUMP_FACTOR = Decimal(3)
 JUMP_MIN_KWH = Decimal(50)
 BLOCKING = ("no_meter", "no_tariff", "missing", "negative", "invalid")
-REVIEW = ("estimated", "zero", "jump")
+REVIEW = ("estimated", "zero", "jump", "meter_change")
 ANOMALIES = BLOCKING + REVIEW
 _ZH_PERIOD = {zh: p for p, zh in PERIOD_ZH.items()}
 
@@ -150,6 +150,8 @@ def price_accounts(
             out.anomalies[i].append(name)
     for i, message in _reading_problems(det):
         errors.setdefault(i, []).append(message)
+    for i, found in det.messages.items():
+        errors.setdefault(i, []).extend(found)
     for i in np.flatnonzero(det.bad_total & ~det.missing).tolist():
         out.anomalies[i].append("invalid")
         errors.setdefault(i, []).append("total register less than sharp + peak + valley (总小于尖峰谷之和)")
@@ -288,6 +290,10 @@ def price_accounts(
             )
         elif i in errors and out.determinants[i].startswith("{"):
             out.determinants[i] = out.determinants[i][:-1] + ',"errors":' + dumps(errors[i]) + "}"
+        if i in det.changes and out.determinants[i].startswith("{"):
+            noted = det.changes[i]
+            extra = {"meter_changes": noted["changes"], "meter_runs": noted["meter_runs"]}
+            out.determinants[i] = out.determinants[i][:-1] + "," + dumps(extra)[1:]
         if held[i]:
             out.total_fen[i] = 0
     return out, vec_count, eng_count, calls
@@ -326,6 +332,9 @@ def _add_review_flags(
     total = det.total_e4()
     for i in np.flatnonzero(det.estimated & ~det.no_run).tolist():
         out.anomalies[i].append("estimated")
+    for i, noted in det.changes.items():
+        if noted.get("changes"):  # a replacement or multiplier change inside the cycle: checked by a person
+            out.anomalies[i].append("meter_change")
     for i in np.flatnonzero((total == 0) & ~held).tolist():
         out.anomalies[i].append("zero")
     averages = _previous_average_e4(session, acc, period)

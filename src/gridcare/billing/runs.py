@@ -36,8 +36,15 @@ from sqlalchemy.orm import Session
 
 from gridcare.archives.models import Customer, CustomerStatus, Meter, MeteringPoint, PointPurpose
 from gridcare.archives.scope import scoped
+from gridcare.billing import meter_changes
 from gridcare.billing.bulk import Const, KwhE4, insert_columns, reserve_ids
-from gridcare.billing.determinants import RUNS_SCHEMA, Determinants, ReadingSource, compute_determinants
+from gridcare.billing.determinants import (
+    RUNS_SCHEMA,
+    Determinants,
+    ReadingSource,
+    compute_determinants,
+    merge,
+)
 from gridcare.billing.errors import BillingInputError
 from gridcare.billing.models import Bill, BillingRun, BillLine
 from gridcare.billing.periods import (
@@ -196,9 +203,16 @@ def _run_groups(
     tou_of = {c: bool(rows) and book.tariff(rows[0]).is_tou for c, rows in versions.items()}
     tou = [tou_of[c] for c in accounts.tariff_code]
     runs_table = meter_runs(session, group, accounts, tou, start, following)
+    # accounts with a meter replaced or a multiplier change in the cycle take the slower path
+    runs_table, changed = meter_changes.plan(
+        session, group, accounts.customer_id, runs_table, start, following
+    )
     readings = reading_source(lake, runs_table)
     seconds["lake"] = time.perf_counter() - clock - sum(seconds.values())
     det = compute_determinants(accounts.n, runs_table, readings)
+    if changed is not None:
+        slow = meter_changes.determinants(accounts.n, changed, reading_source(lake, changed.runs))
+        det = merge(det, slow, changed.accounts)
     seconds["determinants"] = time.perf_counter() - clock - sum(seconds.values())
     outcome, vec_count, eng_count, calls = price_accounts(
         session, accounts, det, book, versions, start, end, period
@@ -482,10 +496,9 @@ def reading_source(lake: ReadingsLake, runs: pa.Table) -> ReadingSource:
     write-ahead rows not yet in Parquet (the effective version is chosen with the determinants;
     ``ReadingsLake.current`` would format every timestamp of the days to filter them and drops
     identifiers with a dot, "05060101.1")."""
-    stamps = pc.unique(
-        pa.concat_arrays([runs.column("start_ts").combine_chunks(), runs.column("end_ts").combine_chunks()])
-    )
-    days = sorted({to_beijing(s).date() for s in stamps.to_pylist()})
+    names = [c for c in ("start_ts", "end_ts", "start_alt_ts", "end_alt_ts") if c in runs.column_names]
+    stamps = pc.unique(pa.concat_arrays([runs.column(c).combine_chunks() for c in names]))
+    days = sorted({to_beijing(s).date() for s in stamps.to_pylist() if s is not None})
     files = [f for day in days for f in lake._files(day, day)]
     pending = [lake.wal.read(segment) for segment in lake.wal.segments()]
     return ReadingSource(files, pa.concat_tables(pending) if pending else None)
