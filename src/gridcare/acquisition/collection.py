@@ -97,7 +97,7 @@ class Collector:
             )
         except RequestFailed as exc:
             reason = _REASON.get(exc.reason, FailureReason.NO_REPLY)
-            return [PointOutcome(p.metering_point_id, False, reason) for p in points]
+            return [p.outcome(False, reason) for p in points]
         rows: list[dict[str, Any]] = []
         refs: list[RawFrame] = []
         valid: dict[int, bool] = {}
@@ -120,10 +120,10 @@ class Collector:
         outcomes = []
         for p in points:
             if valid.get(p.pn):
-                outcomes.append(PointOutcome(p.metering_point_id, True))
+                outcomes.append(p.outcome(True))
             else:
                 reason = FailureReason.ABNORMAL_REPLY if denied else FailureReason.INVALID_DATA
-                outcomes.append(PointOutcome(p.metering_point_id, False, reason))
+                outcomes.append(p.outcome(False, reason))
         return outcomes
 
     async def collect_terminal(
@@ -146,8 +146,8 @@ class Collector:
         session = self.frontend.sessions.get(terminal.key)
         if session is None:
             offline = FailureReason.TERMINAL_OFFLINE
-            return [PointOutcome(terminal.points[pn].metering_point_id, False, offline) for pn in wanted] + [
-                PointOutcome(terminal.points[pn].metering_point_id, False, offline, di)
+            return [terminal.points[pn].outcome(False, offline) for pn in wanted] + [
+                terminal.points[pn].outcome(False, offline, di)
                 for pn, dis in sorted(extra.items())
                 for di in dis
             ]

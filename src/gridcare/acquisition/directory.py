@@ -1,19 +1,28 @@
 """What the front-end must know of the archives: which terminals exist, which meter is behind each
 measuring point (Pn) of each terminal, and which extra daily frozen registers each point needs (those of
 customers with billing terms: reactive energy for 力调, maximum demand for a demand-based basic charge).
-Loaded from the database, refreshed on demand."""
+Loaded from the database, refreshed on demand.
+
+A terminal's points are its metering points and the feeder head meters (线路关口表, ``feeder_meters`` rows
+with a terminal and Pn) it reads: these 关口计量点 have the daily frozen reading only, and their outcomes
+go by feeder meter (:attr:`PointInfo.feeder_meter_id`)."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from gridcare.acquisition.models import FailureReason, PointOutcome
+from gridcare.archives.asset_models import FeederMeter
 from gridcare.archives.billing_terms import BillingTerms
 from gridcare.archives.models import Meter, MeteringPoint, Terminal
 from gridcare.mdm.schema import DI_FWD_DEMAND, DI_FWD_REACTIVE
+
+log = logging.getLogger("gridcare.directory")
 
 TWO_PART_REGISTERS = (DI_FWD_REACTIVE, DI_FWD_DEMAND)
 """Lake data items read for every point of a customer with a ``billing_terms`` row, beyond the forward
@@ -24,12 +33,24 @@ basis left empty in the terms may resolve to demand from the tariff."""
 
 @dataclass(frozen=True)
 class PointInfo:
-    """A metering point as the front-end needs it."""
+    """A metering point, or a feeder head meter (``metering_point_id`` None, ``feeder_meter_id`` set), as the
+    front-end needs it."""
 
-    metering_point_id: int
+    metering_point_id: int | None
     pn: int
     meter_address: str
     registers: tuple[str, ...] = ()  # extra daily frozen data items (lake DIs) read through AFN10
+    feeder_meter_id: int | None = None
+
+    def outcome(
+        self, ok: bool, reason: FailureReason | None = None, di: str | None = None, detail: str = ""
+    ) -> PointOutcome:
+        """This point's outcome (of its daily frozen reading unless ``di`` names another data item)."""
+        if di is None:
+            return PointOutcome(
+                self.metering_point_id, ok, reason, detail=detail, feeder_meter_id=self.feeder_meter_id
+            )
+        return PointOutcome(self.metering_point_id, ok, reason, di, detail, self.feeder_meter_id)
 
 
 @dataclass
@@ -89,6 +110,32 @@ class Directory:
                 if terminal_id is not None and pn is not None:  # guaranteed by the WHERE clause
                     registers = TWO_PART_REGISTERS if terms_id is not None else ()
                     by_id[terminal_id].points[pn] = PointInfo(mp_id, pn, address, registers)
+            heads = (
+                select(FeederMeter.id, FeederMeter.terminal_id, FeederMeter.point_number, Meter.address)
+                .join(Meter, Meter.id == FeederMeter.meter_id)
+                .where(FeederMeter.terminal_id.is_not(None), FeederMeter.point_number.is_not(None))
+            )
+            if on is None:
+                heads = heads.where(FeederMeter.valid_to.is_(None))
+            else:
+                heads = heads.where(
+                    FeederMeter.valid_from <= on,
+                    or_(FeederMeter.valid_to.is_(None), FeederMeter.valid_to > on),
+                )
+            for fm_id, terminal_id, pn, address in session.execute(heads.order_by(FeederMeter.id)):
+                if terminal_id is None or pn is None:  # guaranteed by the WHERE clause
+                    continue
+                points = by_id[terminal_id].points
+                if pn in points:  # the archive is inconsistent: the metering point keeps the Pn
+                    log.warning(
+                        "feeder head meter %s at Pn %d of terminal %s clashes with meter %s; not read",
+                        address,
+                        pn,
+                        by_id[terminal_id].key,
+                        points[pn].meter_address,
+                    )
+                    continue
+                points[pn] = PointInfo(None, pn, address, feeder_meter_id=fm_id)
         self.terminals = terminals
 
     def find(self, area: str, number: int) -> TerminalInfo | None:

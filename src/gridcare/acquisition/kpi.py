@@ -6,6 +6,12 @@ point is due when it is current, read through a terminal, and in service on that
 reading is the forward active one (``point_collections``); the extra registers read for customers with
 billing terms (reactive energy, maximum demand) have their own outcomes per data item
 (``register_collections``, :func:`register_counts`) and do not enter the rate.
+
+Feeder head meters (线路关口表) read through a terminal (``feeder_meters`` rows with a terminal and Pn) are
+metering points of the utility (关口计量点) and count among the points due (``feeder_meter_collections``).
+They have no 台区 and no customer: they belong to their feeder's organisation; in the breakdown by 台区 each
+is a group of its own keyed by its feeder's code (named "<feeder> 线路关口"); in the failures list their
+``metering_point`` and ``transformer_area`` are None and ``feeder`` names the feeder.
 """
 
 from __future__ import annotations
@@ -17,8 +23,15 @@ from typing import Any
 from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.orm import Session
 
-from gridcare.acquisition.models import PointCollection, PointStatus, RegisterCollection, TerminalStatus
-from gridcare.archives.models import Meter, MeteringPoint, Organisation, Terminal, TransformerArea
+from gridcare.acquisition.models import (
+    FeederMeterCollection,
+    PointCollection,
+    PointStatus,
+    RegisterCollection,
+    TerminalStatus,
+)
+from gridcare.archives.asset_models import FeederMeter
+from gridcare.archives.models import Feeder, Meter, MeteringPoint, Organisation, Terminal, TransformerArea
 from gridcare.archives.scope import scoped
 from gridcare.security.principal import Principal
 
@@ -67,6 +80,31 @@ def _due(day: date, principal: Principal) -> Select[int, Any]:
     return stmt
 
 
+def _due_heads(day: date, principal: Principal) -> Select[int, Any]:
+    """Like :func:`_due` for the feeder head meters read through a terminal (scoped by their feeder's
+    organisation)."""
+    ok = and_(
+        FeederMeterCollection.feeder_meter_id == FeederMeter.id,
+        FeederMeterCollection.business_date == day,
+        FeederMeterCollection.status == PointStatus.OK,
+    )
+    stmt: Select[int, Any] = (
+        select(
+            FeederMeter.id, func.max(case((FeederMeterCollection.feeder_meter_id.is_not(None), 1), else_=0))
+        )
+        .join(Feeder, Feeder.id == FeederMeter.feeder_id)
+        .join(Terminal, Terminal.id == FeederMeter.terminal_id)
+        .outerjoin(FeederMeterCollection, ok)
+        .where(
+            FeederMeter.valid_to.is_(None),
+            FeederMeter.valid_from <= day,
+            FeederMeter.point_number.is_not(None),
+            scoped(Feeder.org_id, principal),
+        )
+    )
+    return stmt
+
+
 def success_rates(session: Session, day: date, principal: Principal, by: str) -> list[Rate]:
     """Success rate of ``day``'s freeze grouped ``by`` one of DIMENSIONS (worst first)."""
     groupings: dict[str, tuple[Any, Any]] = {
@@ -82,20 +120,42 @@ def success_rates(session: Session, day: date, principal: Principal, by: str) ->
     if by == "organisation":
         stmt = stmt.join(Organisation, Organisation.id == TransformerArea.org_id)
     inner = stmt.add_columns(key.label("k"), name.label("n")).group_by(MeteringPoint.id, key, name).subquery()
-    rows = session.execute(
-        select(inner.c.k, inner.c.n, func.count(), func.sum(inner.c[1])).group_by(inner.c.k, inner.c.n)
+    rows: list[Any] = list(
+        session.execute(
+            select(inner.c.k, inner.c.n, func.count(), func.sum(inner.c[1])).group_by(inner.c.k, inner.c.n)
+        ).all()
+    )
+    head_key, head_name = (
+        (Feeder.code, Feeder.name + " 线路关口") if by == "transformer_area" else (key, name)
+    )
+    heads = _due_heads(day, principal)
+    if by == "organisation":
+        heads = heads.join(Organisation, Organisation.id == Feeder.org_id)
+    inner_heads = (
+        heads.add_columns(head_key.label("k"), head_name.label("n"))
+        .group_by(FeederMeter.id, head_key, head_name)
+        .subquery()
+    )
+    rows += session.execute(
+        select(inner_heads.c.k, inner_heads.c.n, func.count(), func.sum(inner_heads.c[1])).group_by(
+            inner_heads.c.k, inner_heads.c.n
+        )
     ).all()
-    rates = []
+    merged: dict[tuple[str, str], tuple[int, int]] = {}
     for k, n, due, got in rows:
         label = (f"{k}-{n:05d}", f"{k}-{n:05d}") if by == "terminal" else (str(k), str(n))
-        rates.append(Rate(label[0], label[1], int(due), int(got or 0)))
+        was = merged.get(label, (0, 0))
+        merged[label] = (was[0] + int(due), was[1] + int(got or 0))
+    rates = [Rate(k, n, due, got) for (k, n), (due, got) in merged.items()]
     return sorted(rates, key=lambda r: (r.rate_pct, r.key))
 
 
 def overall_rate(session: Session, day: date, principal: Principal) -> Rate:
     inner = _due(day, principal).group_by(MeteringPoint.id).subquery()
     due, got = session.execute(select(func.count(), func.sum(inner.c[1]))).one()
-    return Rate("all", "全部 all", int(due), int(got or 0))
+    heads = _due_heads(day, principal).group_by(FeederMeter.id).subquery()
+    head_due, head_got = session.execute(select(func.count(), func.sum(heads.c[1]))).one()
+    return Rate("all", "全部 all", int(due) + int(head_due), int(got or 0) + int(head_got or 0))
 
 
 def failures(session: Session, day: date, principal: Principal, limit: int = 1000) -> list[dict[str, Any]]:
@@ -123,7 +183,7 @@ def failures(session: Session, day: date, principal: Principal, limit: int = 100
         .order_by(MeteringPoint.code)
         .limit(limit)
     )
-    return [
+    out: list[dict[str, Any]] = [
         {
             "metering_point": mp,
             "meter": addr,
@@ -134,6 +194,44 @@ def failures(session: Session, day: date, principal: Principal, limit: int = 100
         }
         for mp, addr, tq, area, num, reason, attempts in session.execute(stmt)
     ]
+    heads = _due_heads(day, principal).group_by(FeederMeter.id).subquery()
+    head_stmt = (
+        select(
+            Feeder.code,
+            Meter.address,
+            Terminal.area_code,
+            Terminal.terminal_number,
+            FeederMeterCollection.reason,
+            FeederMeterCollection.attempts,
+        )
+        .select_from(FeederMeter)
+        .join(Meter, Meter.id == FeederMeter.meter_id)
+        .join(Feeder, Feeder.id == FeederMeter.feeder_id)
+        .join(Terminal, Terminal.id == FeederMeter.terminal_id)
+        .outerjoin(
+            FeederMeterCollection,
+            and_(
+                FeederMeterCollection.feeder_meter_id == FeederMeter.id,
+                FeederMeterCollection.business_date == day,
+            ),
+        )
+        .where(FeederMeter.id.in_(select(heads.c.id).where(heads.c[1] == 0)))
+        .order_by(Feeder.code)
+        .limit(max(0, limit - len(out)))
+    )
+    out += [
+        {
+            "metering_point": None,
+            "feeder": feeder,
+            "meter": addr,
+            "transformer_area": None,
+            "terminal": f"{area}-{num:05d}",
+            "reason": reason.value if reason else "not_attempted",
+            "attempts": attempts or 0,
+        }
+        for feeder, addr, area, num, reason, attempts in session.execute(head_stmt)
+    ]
+    return out
 
 
 def terminal_online_rate(session: Session, principal: Principal) -> Rate:
@@ -173,17 +271,39 @@ def reason_counts(session: Session, day: date, principal: Principal) -> dict[str
     """Failed (or never tried) points of ``day`` per reason, most frequent first."""
     inner = _due(day, principal).group_by(MeteringPoint.id).subquery()
     missing = select(inner.c.id).where(inner.c[1] == 0)
-    rows = session.execute(
-        select(PointCollection.reason, func.count())
-        .select_from(MeteringPoint)
+    rows: list[Any] = list(
+        session.execute(
+            select(PointCollection.reason, func.count())
+            .select_from(MeteringPoint)
+            .outerjoin(
+                PointCollection,
+                and_(
+                    PointCollection.metering_point_id == MeteringPoint.id,
+                    PointCollection.business_date == day,
+                ),
+            )
+            .where(MeteringPoint.id.in_(missing))
+            .group_by(PointCollection.reason)
+        ).all()
+    )
+    heads = _due_heads(day, principal).group_by(FeederMeter.id).subquery()
+    rows += session.execute(
+        select(FeederMeterCollection.reason, func.count())
+        .select_from(FeederMeter)
         .outerjoin(
-            PointCollection,
-            and_(PointCollection.metering_point_id == MeteringPoint.id, PointCollection.business_date == day),
+            FeederMeterCollection,
+            and_(
+                FeederMeterCollection.feeder_meter_id == FeederMeter.id,
+                FeederMeterCollection.business_date == day,
+            ),
         )
-        .where(MeteringPoint.id.in_(missing))
-        .group_by(PointCollection.reason)
+        .where(FeederMeter.id.in_(select(heads.c.id).where(heads.c[1] == 0)))
+        .group_by(FeederMeterCollection.reason)
     ).all()
-    counts = {(reason.value if reason else "not_attempted"): int(n) for reason, n in rows}
+    counts: dict[str, int] = {}
+    for reason, n in rows:
+        key = reason.value if reason else "not_attempted"
+        counts[key] = counts.get(key, 0) + int(n)
     return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
 
 

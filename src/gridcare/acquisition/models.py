@@ -44,11 +44,13 @@ class PointOutcome:
     reading (``di`` = :data:`DAILY_READING_DI`, what the success rate counts), or of one extra register
     (``di`` = its lake data item, e.g. reactive or maximum demand); ``detail`` explains a failure."""
 
-    metering_point_id: int
+    metering_point_id: int | None
     ok: bool
     reason: FailureReason | None = None
     di: str = DAILY_READING_DI
     detail: str = ""
+    feeder_meter_id: int | None = None
+    """Set (and ``metering_point_id`` None) for a feeder head meter (``feeder_meter_collections``)."""
 
     @property
     def daily(self) -> bool:
@@ -116,6 +118,21 @@ class RegisterCollection(Base):
     status: Mapped[PointStatus] = mapped_column(_enum(PointStatus, "point_status"))
     reason: Mapped[FailureReason | None] = mapped_column(_enum(FailureReason, "failure_reason"))
     detail: Mapped[str | None] = mapped_column(String(255))
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(TZ_DATETIME)
+
+
+class FeederMeterCollection(Base):
+    """Outcome of the daily frozen reading of one feeder head meter (线路关口表, a ``feeder_meters`` row read
+    through a terminal: a 关口计量点 with no 台区 and no customer) for one freeze day; counted with
+    :class:`PointCollection` in the collection success rate."""
+
+    __tablename__ = "feeder_meter_collections"
+
+    feeder_meter_id: Mapped[int] = mapped_column(ForeignKey("feeder_meters.id"), primary_key=True)
+    business_date: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
+    status: Mapped[PointStatus] = mapped_column(_enum(PointStatus, "point_status"))
+    reason: Mapped[FailureReason | None] = mapped_column(_enum(FailureReason, "failure_reason"))
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(TZ_DATETIME)
 

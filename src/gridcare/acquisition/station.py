@@ -114,18 +114,27 @@ class MasterStation:
         return days
 
     async def collect_missing(self, freeze_day: date, only_terminal: str | None = None) -> list[PointOutcome]:
-        """Read the points still missing for ``freeze_day`` (on one terminal if given), and the extra
-        registers (reactive, maximum demand) still missing for the points that need them; record
-        outcomes."""
+        """Read the points still missing for ``freeze_day`` (on one terminal if given; feeder head meters
+        included), and the extra registers (reactive, maximum demand) still missing for the points that
+        need them; record outcomes."""
         missing = await asyncio.to_thread(store.points_missing, self.db, freeze_day)
         due = await asyncio.to_thread(store.due_points, self.db, freeze_day)
         done = await asyncio.to_thread(store.registers_done, self.db, freeze_day)
+        heads = await asyncio.to_thread(store.feeder_meters_missing, self.db, freeze_day)
         wanted: dict[str, set[int]] = {}
         registers: dict[str, dict[int, tuple[str, ...]]] = {}
         for terminal in self.directory.terminals.values():
             if only_terminal is not None and terminal.key != only_terminal:
                 continue
-            pns = {pn for pn, p in terminal.points.items() if p.metering_point_id in missing}
+            pns = {
+                pn
+                for pn, p in terminal.points.items()
+                if (
+                    p.metering_point_id in missing
+                    if p.feeder_meter_id is None
+                    else p.feeder_meter_id in heads
+                )
+            }
             extra = {
                 pn: dis
                 for pn, p in terminal.points.items()

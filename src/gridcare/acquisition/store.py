@@ -12,12 +12,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from gridcare.acquisition.models import (
     DeviceJob,
+    FeederMeterCollection,
     JobState,
     PointCollection,
     PointStatus,
     RegisterCollection,
     TerminalStatus,
 )
+from gridcare.archives.asset_models import FeederMeter
 from gridcare.archives.models import MeteringPoint
 from gridcare.storage.database import Database
 from gridcare.timeutil import now_beijing
@@ -50,53 +52,55 @@ def record_outcomes(db: Database, freeze_day: date, outcomes: Iterable[Any]) -> 
     """Store each point's outcome for ``freeze_day``; a later success replaces an earlier failure,
     and a failure never replaces a success (a re-read that times out does not undo a reading).
 
-    Outcomes of the daily frozen reading go to ``point_collections`` (the success rate); those of extra
-    registers (an outcome whose ``di`` is another data item) to ``register_collections``, per item."""
+    Outcomes of the daily frozen reading go to ``point_collections`` (the success rate), those of feeder head
+    meters (``feeder_meter_id`` set) to ``feeder_meter_collections``; those of extra registers (an outcome
+    whose ``di`` is another data item) to ``register_collections``, per item."""
     daily: list[Any] = []
+    heads: list[Any] = []
     extra: list[Any] = []
     for o in outcomes:
-        (daily if getattr(o, "daily", True) else extra).append(o)
-    _record_daily(db, freeze_day, daily)
+        if getattr(o, "feeder_meter_id", None) is not None:
+            if getattr(o, "daily", True):
+                heads.append(o)
+        elif o.metering_point_id is not None:
+            (daily if getattr(o, "daily", True) else extra).append(o)
+    _record_daily(db, freeze_day, daily, PointCollection, "metering_point_id")
+    _record_daily(db, freeze_day, heads, FeederMeterCollection, "feeder_meter_id")
     _record_registers(db, freeze_day, extra)
 
 
-def _record_daily(db: Database, freeze_day: date, outcomes: list[Any]) -> None:
+def _record_daily(db: Database, freeze_day: date, outcomes: list[Any], model: Any, key: str) -> None:
+    """Daily frozen reading outcomes into ``model`` (keyed by ``key`` and the business date)."""
     if not outcomes:
         return
     now = now_beijing()
+    column = getattr(model, key)
     with db.sessions() as session:
         done = set(
             session.scalars(
-                select(PointCollection.metering_point_id).where(
-                    PointCollection.business_date == freeze_day, PointCollection.status == PointStatus.OK
-                )
+                select(column).where(model.business_date == freeze_day, model.status == PointStatus.OK)
             )
         )
-        attempts = dict(
-            session.execute(
-                select(PointCollection.metering_point_id, PointCollection.attempts).where(
-                    PointCollection.business_date == freeze_day
-                )
-            ).all()
+        attempts: dict[int, int] = dict(
+            session.execute(select(column, model.attempts).where(model.business_date == freeze_day)).all()
         )
     rows = [
         {
-            "metering_point_id": o.metering_point_id,
+            key: getattr(o, key),
             "business_date": freeze_day,
             "status": (PointStatus.OK if o.ok else PointStatus.FAILED).value,
             "reason": None if o.ok else o.reason.value,
-            "attempts": attempts.get(o.metering_point_id, 0) + 1,
+            "attempts": attempts.get(getattr(o, key), 0) + 1,
             "updated_at": now,
         }
         for o in outcomes
-        if o.ok or o.metering_point_id not in done
+        if o.ok or getattr(o, key) not in done
     ]
-    engine = db.engine
     _upsert(
-        engine,
-        PointCollection.__table__,
+        db.engine,
+        model.__table__,
         rows,
-        ("metering_point_id", "business_date"),
+        (key, "business_date"),
         ("status", "reason", "attempts", "updated_at"),
     )
 
@@ -156,6 +160,37 @@ def due_points(db: Database, freeze_day: date) -> set[int]:
                 )
             )
         )
+
+
+def due_feeder_meters(db: Database, freeze_day: date) -> set[int]:
+    """Current feeder head meters (``feeder_meters`` ids) read through a terminal and in service on
+    ``freeze_day``."""
+    with db.sessions() as session:
+        return set(
+            session.scalars(
+                select(FeederMeter.id).where(
+                    FeederMeter.valid_to.is_(None),
+                    FeederMeter.terminal_id.is_not(None),
+                    FeederMeter.point_number.is_not(None),
+                    FeederMeter.valid_from <= freeze_day,
+                )
+            )
+        )
+
+
+def feeder_meters_missing(db: Database, freeze_day: date) -> set[int]:
+    """Current feeder head meters (read through a terminal) without a successful reading for the day."""
+    due = due_feeder_meters(db, freeze_day)
+    with db.sessions() as session:
+        ok = set(
+            session.scalars(
+                select(FeederMeterCollection.feeder_meter_id).where(
+                    FeederMeterCollection.business_date == freeze_day,
+                    FeederMeterCollection.status == PointStatus.OK,
+                )
+            )
+        )
+    return due - ok
 
 
 def registers_done(db: Database, freeze_day: date) -> set[tuple[int, str]]:

@@ -9,7 +9,9 @@
 * ``meter_multiplier_changes``: CT/PT ratio changes with the date from which they apply (00:00 Beijing time
   of ``effective_from``); energy before that date uses the old multiplier.
 * ``feeder_meters``: feeder head (gateway) meters (线路关口表) that measure the energy a feeder takes from its
-  substation, with effective dates; the purchased side of the sold-vs-purchased check.
+  substation, with effective dates; the purchased side of the sold-vs-purchased check. ``terminal_id`` and
+  ``point_number`` say which terminal reads it at which measuring point (Pn), as for a metering point
+  (migration ``0008``; None: not read by the master station).
 
 The last verification date of a meter is :attr:`gridcare.archives.models.Meter.last_verified_on`.
 """
@@ -115,12 +117,16 @@ class MeterMultiplierChange(Base):
 
 
 class FeederMeter(Base):
-    """线路关口表: a meter at the head of a feeder (``valid_from`` inclusive, ``valid_to`` exclusive)."""
+    """线路关口表: a meter at the head of a feeder (``valid_from`` inclusive, ``valid_to`` exclusive), read by
+    terminal ``terminal_id`` at measuring point ``point_number`` (关口计量点) when both are set."""
 
     __tablename__ = "feeder_meters"
     __table_args__ = (
         CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="valid_range"),
         UniqueConstraint("feeder_id", "meter_id", "valid_from", name="uq_feeder_meters_feeder_meter_from"),
+        CheckConstraint(
+            "point_number IS NULL OR (point_number >= 1 AND point_number <= 2040)", name="point_number_range"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -128,3 +134,9 @@ class FeederMeter(Base):
     meter_id: Mapped[int] = mapped_column(ForeignKey("meters.id"), index=True)
     valid_from: Mapped[date] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
+    terminal_id: Mapped[int | None] = mapped_column(
+        ForeignKey("terminals.id"), index=True, doc="the terminal that reads the meter (None: none)"
+    )
+    point_number: Mapped[int | None] = mapped_column(
+        Integer, doc="measuring point number Pn (1..2040) of the meter in that terminal"
+    )

@@ -324,6 +324,8 @@ def devices(rng: np.random.Generator, org: OrgFacts, plan: Plan, data: DemoData)
 FEEDER_HEAD_SEED = 0xFEED
 """Own random stream (``[seed, FEEDER_HEAD_SEED]``) of the feeder head meters: the tables before them are the
 same with or without them."""
+MAX_PN = 2040
+"""Highest measuring point number of a terminal (Q/GDW 1376.1)."""
 FEEDER_LOAD_FACTOR = 0.6
 """Peak feeder load as a share of the transformer capacity it serves (sizing of the head meter's CT)."""
 
@@ -333,7 +335,8 @@ def feeder_heads(data: DemoData) -> None:
 
     Each is a three-phase CT/PT meter (PT 10000/100, CT sized to the feeder's transformers at 10 kV, class
     0.2S) of the feeder's supply station, installed in a roll-out year and valid from its install date; the
-    archive puts it on no metering point (its energy is the purchased side of sold vs purchased).
+    archive puts it on no metering point (its energy is the purchased side of sold vs purchased). It is read
+    by a terminal of its feeder (``terminal_id`` / ``point_number``, :func:`head_meter_places`).
     """
     rng = np.random.default_rng([data.seed, FEEDER_HEAD_SEED])
     feeders, meters = data.tables["feeders"], data.tables["meters"]
@@ -390,5 +393,54 @@ def feeder_heads(data: DemoData) -> None:
             "meter_id": ids,
             "valid_from": installed,
             "valid_to": [None] * n,
+            **head_meter_places(data, feeder_ids, ids),
         },
     )
+
+
+def head_meter_places(data: DemoData, feeder_ids: np.ndarray, meter_ids: np.ndarray) -> dict[str, Column]:
+    """``terminal_id`` and ``point_number`` columns of the feeder head meters ``meter_ids`` of ``feeder_ids``.
+
+    The rule: a terminal of the feeder (one reading a current metering point of a 台区 of the feeder),
+    a 专变 terminal (``large_customer``) if the feeder has one, else the one with the lowest id; lowest id
+    first among equals; at the next free Pn (one above the highest in use there), meters taken in the order
+    of their id as text. A feeder without a terminal, or a terminal with no free Pn, leaves its head meter
+    unread (None)."""
+    points = data.tables["metering_points"]
+    areas = data.tables["transformer_areas"]
+    terminals = data.tables["terminals"]
+    feeder_of_area = dict(zip(areas.column("id"), areas.column("feeder_id"), strict=True))
+    kind = dict(zip(terminals.column("id"), terminals.column("terminal_type"), strict=True))
+    top: dict[int, int] = {}  # terminal -> highest Pn in use
+    of_feeder: dict[int, set[int]] = {}
+    for terminal, pn, area, valid_to in zip(
+        points.column("terminal_id"),
+        points.column("point_number"),
+        points.column("transformer_area_id"),
+        points.column("valid_to"),
+        strict=True,
+    ):
+        if terminal is None or pn is None or valid_to is not None:
+            continue
+        top[terminal] = max(top.get(terminal, 0), int(pn))
+        feeder = feeder_of_area.get(area)
+        if feeder is not None:
+            of_feeder.setdefault(int(feeder), set()).add(int(terminal))
+    placed: dict[int, tuple[int, int]] = {}
+    for feeder, meter in sorted(
+        zip(feeder_ids.tolist(), meter_ids.tolist(), strict=True), key=lambda r: str(r[1])
+    ):
+        candidates = of_feeder.get(int(feeder))
+        if not candidates:
+            continue
+        terminal = min(candidates, key=lambda t: (kind.get(t) != "large_customer", t))
+        pn = top.get(terminal, 0) + 1
+        if pn > MAX_PN:
+            continue
+        top[terminal] = pn
+        placed[int(meter)] = (terminal, pn)
+    where = [placed.get(int(m)) for m in meter_ids.tolist()]
+    return {
+        "terminal_id": [w[0] if w else None for w in where],
+        "point_number": [w[1] if w else None for w in where],
+    }

@@ -330,10 +330,13 @@ def fleet_from_archive(
     With ``transformer_areas`` rows (``id``, ``feeder_id``) each meter knows its feeder
     (``MeterSpec.feeder`` = the feeder id as text). With ``feeder_meters`` rows (``feeder_id``,
     ``meter_id``, ``valid_from``, ``valid_to``, valid as the points are) each feeder head meter
-    (线路关口表) is added to one terminal of its feeder, as the archive does not say which terminal reads
-    it: a 专变 terminal (``large_customer``) of the feeder if there is one, else a concentrator of it
-    (lowest terminal id first), at the next free Pn.
-    A head meter of a feeder with no terminal in the fleet is left out.
+    (线路关口表) is added to the terminal the archive says reads it (``terminal_id``, at ``point_number``),
+    as the master station reads it there; its Pn must be free on that terminal.
+    A row without ``terminal_id`` (an archive that does not place its head meters) falls back to the rule
+    the demo archive places them by: a terminal of the feeder (one of its 台区), a 专变 terminal
+    (``large_customer``) if there is one, else the one with the lowest id, at the next free Pn (the master
+    station does not read such a meter; it is simulated for the ground truth of the feeder).
+    An unplaced head meter of a feeder with no terminal in the fleet is left out.
     """
     meter_by_id = {_need(m, "id", "meters"): m for m in meters}
     customer_by_id = {_need(c, "id", "customers"): c for c in customers}
@@ -416,24 +419,38 @@ def _add_feeder_heads(
     grouped: dict[Any, list[MeterSpec]],
     seed: int,
 ) -> None:
-    """Put each current feeder head meter on a terminal of its feeder (see :func:`fleet_from_archive`)."""
-    for row in sorted(feeder_meters, key=lambda r: str(_need(r, "meter_id", "feeder_meters"))):
-        if not _current(row, on):
-            continue
+    """Put each current feeder head meter on its archived terminal and Pn, or else on a terminal of its
+    feeder (see :func:`fleet_from_archive`)."""
+    rows = [r for r in feeder_meters if _current(r, on)]
+    # archived places first, so that the fallback's "next free Pn" sees them
+    rows.sort(key=lambda r: (r.get("terminal_id") is None, str(_need(r, "meter_id", "feeder_meters"))))
+    for row in rows:
         feeder = str(_need(row, "feeder_id", "feeder_meters"))
         meter_id = row["meter_id"]
         if meter_id not in meter_by_id:
             raise ValueError(f"feeder_meters.meter_id: {meter_id!r} is not in meters")
-        candidates = feeder_terminals.get(feeder)
-        if not candidates:
-            continue
-        terminal_id = min(
-            candidates,
-            key=lambda t: (str(terminal_by_id[t].get("terminal_type") or "") != "large_customer", t),
-        )
         meter = meter_by_id[meter_id]
-        pn = max((m.point_number for m in grouped[terminal_id]), default=0) + 1
-        grouped[terminal_id].append(
+        terminal_id = row.get("terminal_id")
+        if terminal_id is not None:
+            if terminal_id not in terminal_by_id:
+                raise ValueError(f"feeder_meters.terminal_id: {terminal_id!r} is not in terminals")
+            pn = int(_need(row, "point_number", "feeder_meters"))
+            taken = {m.point_number: m.address for m in grouped.get(terminal_id, [])}
+            if pn in taken:
+                raise ValueError(
+                    f"feeder_meters: head meter {meter.get('address')} at Pn {pn} of terminal {terminal_id!r}"
+                    f" clashes with meter {taken[pn]}"
+                )
+        else:
+            candidates = feeder_terminals.get(feeder)
+            if not candidates:
+                continue
+            terminal_id = min(
+                candidates,
+                key=lambda t: (str(terminal_by_id[t].get("terminal_type") or "") != "large_customer", t),
+            )
+            pn = max((m.point_number for m in grouped[terminal_id]), default=0) + 1
+        grouped.setdefault(terminal_id, []).append(
             feeder_meter(
                 str(_need(meter, "address", "meters")),
                 pn,
