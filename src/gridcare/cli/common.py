@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import math
 from collections.abc import Coroutine
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -35,6 +39,34 @@ def fail(message: str, code: int = 2) -> NoReturn:
     """Print ``message`` as an error and exit with ``code`` (2 = bad input)."""
     err_console.print(f"[bold red]错误 error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def fail_field(message: str, options: dict[str, str]) -> NoReturn:
+    """``field: reason`` from a service -> ``--option: reason`` (the flag the user typed), exit 2."""
+    head, sep, rest = message.partition(":")
+    if sep and head in options:
+        message = f"{options[head]}:{rest}"
+    fail(message)
+
+
+def plain(value: Any) -> Any:
+    """``value`` with dates as ISO text, Decimals as exact text and NaN/inf as null, for JSON output."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def echo_json(value: Any) -> None:
+    """Print ``value`` as indented JSON (Chinese kept as is)."""
+    typer.echo(json.dumps(plain(value), ensure_ascii=False, indent=2))
 
 
 def settings_from(data_dir: Path | None = None, config: Path | None = None, **flags: Any) -> Settings:

@@ -17,9 +17,8 @@ tables. Bad input prints ``错误 error: --option: reason`` on stderr, exits wit
 from __future__ import annotations
 
 import getpass
-import json
 import math
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any, NoReturn
 
 import pyarrow as pa
@@ -28,7 +27,15 @@ from rich.table import Table
 
 from gridcare.archives.queries import NotFound
 from gridcare.cli.admin import cli_principal, open_secured
-from gridcare.cli.common import ConfigOption, DataDirOption, console, err_console, settings_from
+from gridcare.cli.common import (
+    ConfigOption,
+    DataDirOption,
+    console,
+    echo_json,
+    fail_field,
+    plain,
+    settings_from,
+)
 from gridcare.mdm import results, tasks
 from gridcare.mdm.schema import MdmInputError
 from gridcare.mdm.vee_config import RULES
@@ -75,28 +82,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _fail(message: str) -> NoReturn:
-    """``field: reason`` -> ``--option: reason`` on stderr, exit 2."""
-    head, sep, rest = message.partition(":")
-    if sep and head in _OPTIONS:
-        message = f"{_OPTIONS[head]}:{rest}"
-    err_console.print(f"[bold red]错误 error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _echo_json(value: Any) -> None:
-    typer.echo(json.dumps(_plain(value), ensure_ascii=False, indent=2))
+    fail_field(message, _OPTIONS)
 
 
 def _num(value: Any, digits: int = 2) -> str:
@@ -112,7 +98,7 @@ def _pct(value: Any) -> str:
 
 
 def _rows(table: pa.Table) -> list[dict[str, Any]]:
-    return [_plain(r) for r in table.to_pylist()]
+    return [plain(r) for r in table.to_pylist()]
 
 
 # --- vee ----------------------------------------------------------------------------------------------
@@ -138,7 +124,7 @@ def vee_run(
     finally:
         database.dispose()
     if as_json:
-        _echo_json(run.to_json())
+        echo_json(run.to_json())
         return
     console.print(
         f"[bold]{run.day} 日冻结数据校验 VEE of the freeze at 00:00[/]: 电能表 meters {run.meters}, "
@@ -195,7 +181,7 @@ def vee_history(
         database.dispose()
     items = _rows(rows)
     if as_json:
-        _echo_json({"meter": meter, "versions": items})
+        echo_json({"meter": meter, "versions": items})
         return
     table = Table(
         "冻结时间 freeze",
@@ -278,7 +264,7 @@ def vee_edit(
     finally:
         database.dispose()
     if as_json:
-        _echo_json(row)
+        echo_json(row)
         return
     console.print(
         f"已更正 edited: {meter} {di} {row['freeze_time']:%Y-%m-%d %H:%M} -> {_num(row['value'])} kWh "
@@ -311,7 +297,7 @@ def lineloss_compute(
     finally:
         database.dispose()
     if as_json:
-        _echo_json(run.to_json())
+        echo_json(run.to_json())
         return
     console.print(
         f"[bold]{run.day} 台区日线损 daily line loss[/]: 台区 {run.tgs}, 电能表 meters {run.meters}, "
@@ -349,9 +335,7 @@ def lineloss_report(
         database.dispose()
     loss, purchased = _rows(report.loss), _rows(report.purchased)
     if as_json:
-        _echo_json(
-            {"month": report.month, "meters": report.meters, "line_loss": loss, "purchased": purchased}
-        )
+        echo_json({"month": report.month, "meters": report.meters, "line_loss": loss, "purchased": purchased})
         return
     console.print(f"[bold]{report.month} 月度线损 monthly line loss[/] (电能表 meters {report.meters})")
     by_level: dict[str, list[dict[str, Any]]] = {}
@@ -429,7 +413,7 @@ def lineloss_show(
     finally:
         database.dispose()
     if as_json:
-        _echo_json(detail)
+        echo_json(detail)
         return
     console.print(f"[bold]{detail['tg']} {detail['name']}[/] ({detail['capacity_kva']} kVA), {detail['day']}")
     curve = Table(

@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import getpass
 import json
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -28,7 +27,14 @@ from sqlalchemy.orm import Session
 from gridcare.archives import meter_assets
 from gridcare.archives.queries import NotFound
 from gridcare.cli.admin import cli_principal, open_secured
-from gridcare.cli.common import ConfigOption, DataDirOption, console, err_console, settings_from
+from gridcare.cli.common import (
+    ConfigOption,
+    DataDirOption,
+    console,
+    echo_json,
+    fail_field,
+    settings_from,
+)
 from gridcare.mdm.assets import STATUS_ZH, VerificationPolicy
 from gridcare.mdm.schema import MdmInputError
 from gridcare.security.principal import Principal
@@ -68,27 +74,7 @@ def register(root: typer.Typer) -> None:
 
 
 def _fail(message: str) -> NoReturn:
-    head, sep, rest = message.partition(":")
-    if sep and head in _OPTIONS:
-        message = f"{_OPTIONS[head]}:{rest}"
-    err_console.print(f"[bold red]错误 error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _echo_json(value: Any) -> None:
-    typer.echo(json.dumps(_plain(value), ensure_ascii=False, indent=2))
+    fail_field(message, _OPTIONS)
 
 
 def _operator(operator: str | None) -> Principal:
@@ -157,7 +143,7 @@ def transition(
 
     out = _change(data_dir, config, act)
     if as_json:
-        _echo_json({"meter": meter, **out})
+        echo_json({"meter": meter, **out})
         return
     console.print(
         f"{meter}: {STATUS_ZH[out['from_status']]} {out['from_status']} -> {STATUS_ZH[out['to_status']]} "
@@ -203,7 +189,7 @@ def replace(
 
     out = _change(data_dir, config, act)
     if as_json:
-        _echo_json(out)
+        echo_json(out)
         return
     console.print(
         f"已换表 replaced on {out['point_code']} at {out['replaced_at']:%Y-%m-%d %H:%M}: {meter} "
@@ -259,7 +245,7 @@ def multiplier(
 
     out = _change(data_dir, config, act)
     if as_json:
-        _echo_json(out)
+        echo_json(out)
         return
     console.print(
         f"{meter} 倍率 multiplier x{out['old_multiplier']} -> x{out['new_multiplier']} "
@@ -335,7 +321,7 @@ def _due_list(
         database.dispose()
     rows = [i.to_json() for i in items]
     if as_json:
-        _echo_json({"today": today, "within_days": within_days, "org": org, "items": rows})
+        echo_json({"today": today, "within_days": within_days, "org": org, "items": rows})
         return
     title = "到期 due" if within_days is not None else "超期 overdue"
     window = f", {within_days} 天内 days" if within_days is not None else ""
@@ -401,7 +387,7 @@ def history(
     finally:
         database.dispose()
     if as_json:
-        _echo_json({"meter": meter, "events": events})
+        echo_json({"meter": meter, "events": events})
         return
     table = Table(
         "生效 effective", "类别 kind", "状态 status", "人员 who", "原因 why", "记录 recorded", "详情 detail"
