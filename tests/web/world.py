@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -19,11 +19,13 @@ from sqlalchemy.orm import Session
 
 from gridcare.acquisition.models import (
     FailureReason,
+    FeederMeterCollection,
     PointCollection,
     PointStatus,
     TerminalEvent,
     TerminalStatus,
 )
+from gridcare.archives.asset_models import FeederMeter
 from gridcare.archives.models import (
     Customer,
     CustomerClass,
@@ -149,6 +151,35 @@ def _points(session: Session) -> list[_Point]:
     return [_Point(*row) for row in rows]
 
 
+def _feeder_head_outcomes(
+    database: Database, days: list[date], offline: set[int], world: World, now: datetime
+) -> list[FeederMeterCollection]:
+    """Collection outcomes of the feeder head meters read through a terminal (the demo has them; they count
+    in the success rate): read every day, except today's through the offline terminal."""
+    with database.sessions() as session:
+        heads = session.execute(
+            select(FeederMeter.id, FeederMeter.terminal_id).where(
+                FeederMeter.terminal_id.is_not(None), FeederMeter.valid_to.is_(None)
+            )
+        ).all()
+    outcomes: list[FeederMeterCollection] = []
+    for head_id, terminal_id in heads:
+        for day in days:
+            failed = day == world.today and terminal_id in offline
+            outcomes.append(
+                FeederMeterCollection(
+                    feeder_meter_id=head_id,
+                    business_date=day,
+                    status=PointStatus.FAILED if failed else PointStatus.OK,
+                    reason=FailureReason.TERMINAL_OFFLINE if failed else None,
+                    updated_at=now,
+                )
+            )
+        world.points_due += 1
+        world.failed_today += int(terminal_id in offline)
+    return outcomes
+
+
 def build_operations(settings: Settings, database: Database, seed: int = 1) -> World:
     """Registers, collection outcomes, sessions, events, line loss, alerts and bills up to today."""
     today = today_beijing()
@@ -188,7 +219,7 @@ def build_operations(settings: Settings, database: Database, seed: int = 1) -> W
             energy[p.id] = [round(s / (1 - loss[p.area_id]), 2) for s in sold[p.area_id]]
 
     rows = []
-    outcomes = []
+    outcomes: list[PointCollection | FeederMeterCollection] = []
     now = now_beijing()
     for p in points:
         register = Decimal(rng.randint(100, 5000))
@@ -219,6 +250,7 @@ def build_operations(settings: Settings, database: Database, seed: int = 1) -> W
                 if day == today:
                     world.points_due += 1
                     world.failed_today += int(failed)
+    outcomes += _feeder_head_outcomes(database, freeze_days[-30:], offline, world, now)
     lake = ReadingsLake(settings.lake_dir)
     lake.append(readings_table(rows))
     lake.flush()
