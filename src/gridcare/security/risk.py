@@ -318,7 +318,7 @@ def open_alert_counts(session: Session, principal: Principal) -> dict[str, int]:
     stmt = select(Alert.rule, func.count()).where(Alert.acknowledged_at.is_(None)).group_by(Alert.rule)
     if not principal.sees_everything:
         stmt = stmt.where(scoped(Alert.org_id, principal))  # type: ignore[arg-type]
-    return {rule: count for rule, count in session.execute(stmt).tuples()}
+    return {rule: count for rule, count in session.execute(stmt).all()}
 
 
 class AlreadyAcknowledged(ValueError):
