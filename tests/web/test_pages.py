@@ -322,6 +322,7 @@ def test_empty_states_before_operations_data(bare_console: Console) -> None:
     trend = client.get("/api/v1/console/collection-trend").json()
     # due but never collected: the chart script shows its empty state for a month without any result
     assert trend["due"] == [4] * 30 and trend["collected"] == [0] * 30
+    assert trend["rate_pct"] == [None] * 30  # before the first collection: a gap, not 0 %
     assert client.get("/api/v1/console/line-loss-distribution").json()["day"] is None
     customer = client.get("/customers/0000000001").text
     assert text_of(customer, "bills-empty").startswith("暂无账单")

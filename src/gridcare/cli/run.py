@@ -3,7 +3,8 @@
 One process, one event loop: the API and console (uvicorn), the master-station front-end, and a simulated
 fleet matched to the archives (with the default fault rates; the injected faults are written to
 ``<data_dir>/simulator/ground_truth.jsonl``). On an empty database it first creates the demo utility and
-a demo login whose one-time password is printed once.
+a demo login whose one-time password is printed once. VEE and line loss run by themselves as each day's
+freeze is collected (:mod:`gridcare.mdm.daily`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from gridcare.cli.common import (
 from gridcare.cli.serve import HostOption, PortOption
 from gridcare.cli.simulate import archive_fleet
 from gridcare.config import Settings
+from gridcare.mdm.daily import DailyProcessing
 from gridcare.security import accounts, risk
 from gridcare.security.models import User
 from gridcare.security.principal import SYSTEM
@@ -53,6 +55,8 @@ from gridcare.timeutil import now_beijing
 
 FLEET_HISTORY_DAYS = 7  # days of daily freezes the simulated meters hold when the platform starts
 DEMO_USER = "demo"
+MDM_PASS_S = 45.0
+"""Seconds between daily VEE / line-loss passes: longer than the station's 30 s flush to Parquet."""
 
 
 def _ensure_demo(settings: Settings, database: Database) -> str | None:
@@ -159,6 +163,7 @@ async def _serve_all(
     console.print(f"采集前置机 front-end: {settings.frontend_host}:{fe_port}")
     stop = asyncio.Event()
     fleet_task = asyncio.create_task(_fleet(settings, database, fe_port, stop, clock))
+    mdm_task = asyncio.create_task(_daily_mdm(settings, database, stop, clock))
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(settings, database),
@@ -173,7 +178,25 @@ async def _serve_all(
         stop.set()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(fleet_task, 10)
+        mdm_task.cancel()
+        with contextlib.suppress(BaseException):
+            await mdm_task
         await station.stop()
+
+
+async def _daily_mdm(
+    settings: Settings, database: Database, stop: asyncio.Event, clock: Callable[[], datetime]
+) -> None:
+    """VEE and line loss of each freeze day once collected (and again after re-reads), every
+    :data:`MDM_PASS_S` seconds, so the console's data-quality and line-loss pages fill by themselves."""
+    daily = DailyProcessing(settings, database, lookback_days=settings.reread_days)
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(daily.run_once, clock())
+        except Exception:  # a failed pass is logged and retried; it must not stop the platform
+            logging.getLogger("gridcare.mdm.daily").exception("daily VEE / line-loss pass failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), MDM_PASS_S)
 
 
 async def _fleet(

@@ -53,9 +53,11 @@ def collection_trend(
     """Daily collection success rate [%] of the last ``days`` freeze days (in scope of ``org_id``)."""
     scope = _narrowed(session, principal, org_id)
     points = kpi.trend(session, end or today_beijing(), scope, days)
+    # days before the first collection in the window are shown as a gap, not as a 0 % outage
+    first = next((i for i, p in enumerate(points) if p["collected"]), len(points))
     return {
         "dates": [p["date"] for p in points],
-        "rate_pct": [p["rate_pct"] if p["due"] else None for p in points],
+        "rate_pct": [p["rate_pct"] if p["due"] and i >= first else None for i, p in enumerate(points)],
         "due": [p["due"] for p in points],
         "collected": [p["collected"] for p in points],
     }
