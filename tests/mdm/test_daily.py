@@ -1,5 +1,5 @@
-"""Daily MDM processing of a running platform: VEE + line loss once a freeze is collected, again after re-reads,
-never while the collected count is still moving, never twice for the same count."""
+"""Daily MDM processing of a running platform: VEE + line loss once a freeze is collected, again after
+re-reads, never while the collected count is still moving, never twice for the same count."""
 
 from __future__ import annotations
 
