@@ -8,6 +8,7 @@ import re
 from datetime import timedelta
 
 import pyotp
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
@@ -359,3 +360,19 @@ def test_system_administrator_manages_accounts_in_the_console(bare_console: Cons
     # an operator has no account page: 403, audited
     assert bare_console.client("operator_a").get("/users").status_code == 403
     assert admin.post("/users/999999/disable", data={"csrf_token": csrf_of(after)}).status_code == 404
+
+
+def test_terminal_meters_are_paged(console: Console, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gridcare.web import ops_pages
+
+    client = console.client("manager")
+    whole = client.get("/terminals/3301-00001").text
+    pns = re.findall(r'<td class="num">(\d+)</td><td><code>', whole)
+    assert len(pns) >= 3
+    monkeypatch.setattr(ops_pages, "PAGE_SIZE", 2)
+    first = client.get("/terminals/3301-00001").text
+    second = client.get("/terminals/3301-00001?page=2").text
+    assert re.findall(r'<td class="num">(\d+)</td><td><code>', first) == pns[:2]
+    assert re.findall(r'<td class="num">(\d+)</td><td><code>', second) == pns[2:4]
+    assert text_of(first, "terminal-meter-count").startswith(str(len(pns)))
+    assert 'rel="next"' in first and 'rel="prev"' in second

@@ -32,13 +32,18 @@ def terminal_list(
 
 
 @router.get("/terminals/{address}", response_class=HTMLResponse)
-def terminal_detail(page: ReadPage, address: Annotated[str, Path(max_length=16)]) -> HTMLResponse:
+def terminal_detail(
+    page: ReadPage,
+    address: Annotated[str, Path(max_length=16)],
+    p: Annotated[int, Query(alias="page", ge=1, le=1_000_000)] = 1,
+) -> HTMLResponse:
     """One terminal: state, meters read through it (召测 buttons), recent jobs and events."""
     session = page.session
     try:
         terminal = service.terminal_by_address(session, page.principal, address)
     except (NotFound, service.JobRequestError):
         raise not_found(f"terminal {address}") from None
+    found = reads.terminal_points(session, terminal.id, p, PAGE_SIZE)
     return page.render(
         "terminal.html",
         terminal=terminal,
@@ -46,7 +51,9 @@ def terminal_detail(page: ReadPage, address: Annotated[str, Path(max_length=16)]
         can_read=page.account.can(READ_NOW_PERMISSION),
         area=reads.area_of(session, terminal.transformer_area_id),
         org=reads.organisation(session, terminal.org_id),
-        points=reads.terminal_points(session, terminal.id),
+        found=found,
+        points=found.items,
+        pages=pages_of(found),
         jobs=reads.recent_jobs(session, terminal.id),
         terminal_events=events.list_events(session, page.principal, terminal.id, 50),
     )

@@ -114,7 +114,7 @@ class PointRow:
     customer: Customer | None
 
 
-def _point_rows(session: Session, *where: Any) -> list[PointRow]:
+def _point_rows(session: Session, *where: Any, limit: int | None = None, offset: int = 0) -> list[PointRow]:
     stmt = (
         select(MeteringPoint, Meter, TransformerArea, Terminal, Customer)
         .join(Meter, Meter.id == MeteringPoint.meter_id)
@@ -125,6 +125,8 @@ def _point_rows(session: Session, *where: Any) -> list[PointRow]:
         .order_by(
             MeteringPoint.valid_to.is_not(None), MeteringPoint.point_number, MeteringPoint.valid_from.desc()
         )
+        .limit(limit)
+        .offset(offset)
     )
     return [PointRow(p, m, a, t, c) for p, m, a, t, c in session.execute(stmt)]
 
@@ -134,9 +136,12 @@ def customer_points(session: Session, customer_id: int) -> list[PointRow]:
     return _point_rows(session, MeteringPoint.customer_id == customer_id)
 
 
-def terminal_points(session: Session, terminal_id: int) -> list[PointRow]:
-    """Current metering points read through the terminal."""
-    return _point_rows(session, MeteringPoint.terminal_id == terminal_id, MeteringPoint.valid_to.is_(None))
+def terminal_points(session: Session, terminal_id: int, page: int = 1, page_size: int = 50) -> Page[PointRow]:
+    """Current metering points read through the terminal, by Pn, one page."""
+    where = (MeteringPoint.terminal_id == terminal_id, MeteringPoint.valid_to.is_(None))
+    total = session.scalar(select(func.count()).select_from(MeteringPoint).where(*where)) or 0
+    items = _point_rows(session, *where, limit=page_size, offset=(page - 1) * page_size)
+    return Page(items=items, total=total, page=page, page_size=page_size)
 
 
 @dataclass(frozen=True)
