@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 
+from typer.testing import CliRunner
+
 from gridcare.acquisition import kpi
-from gridcare.acquisition.models import FailureReason, PointCollection, PointStatus, TerminalStatus
+from gridcare.acquisition.models import (
+    FailureReason,
+    PointCollection,
+    PointStatus,
+    RegisterCollection,
+    TerminalStatus,
+)
+from gridcare.cli import app
+from gridcare.config import Settings
 from gridcare.security.principal import SYSTEM, Principal
 from gridcare.storage.database import Database
 from gridcare.storage.db import transaction
@@ -54,3 +65,41 @@ def test_collectable_rate_leaves_out_offline_terminals() -> None:
     overall = kpi.Rate("all", "all", 2015, 1606)
     rate = kpi.collectable_rate(overall, {"terminal_offline": 405, "invalid_data": 4})
     assert (rate.due, rate.collected, rate.rate_pct) == (1610, 1606, 99.75)
+
+
+def test_collection_report_from_the_cli_has_the_extra_registers(
+    settings: Settings, database: Database
+) -> None:
+    with transaction(database.sessions) as session:
+        build_small_archive(session)
+        session.add_all(
+            [_outcome(1, True), _outcome(2, True), _outcome(3, False, FailureReason.TERMINAL_OFFLINE)]
+        )
+        session.add_all(
+            [
+                RegisterCollection(
+                    metering_point_id=1,
+                    business_date=DAY,
+                    di="05060301",
+                    status=PointStatus.OK,
+                    updated_at=NOW,
+                ),
+                RegisterCollection(
+                    metering_point_id=1,
+                    business_date=DAY,
+                    di="05060901",
+                    status=PointStatus.FAILED,
+                    reason=FailureReason.NO_REPLY,
+                    updated_at=NOW,
+                ),
+            ]
+        )
+    args = ["kpi", "collection", "--date", DAY.isoformat(), "--data-dir", str(settings.data_dir)]
+    out = CliRunner().invoke(app, [*args, "--json"])
+    assert out.exit_code == 0, out.output
+    report = json.loads(out.output)
+    assert (report["overall"]["due"], report["overall"]["collected"]) == (4, 2)
+    assert report["failure_reasons"] == {"terminal_offline": 1, "not_attempted": 1}
+    assert report["extra_registers"] == {"05060301": {"ok": 1}, "05060901": {"no_reply": 1}}
+    table = CliRunner().invoke(app, args)
+    assert table.exit_code == 0 and "50.00%" in table.output and "05060901" in table.output

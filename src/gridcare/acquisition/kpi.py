@@ -323,3 +323,22 @@ def register_counts(session: Session, day: date, principal: Principal) -> dict[s
         counts = out.setdefault(di, {})
         counts[key] = counts.get(key, 0) + int(n)
     return dict(sorted(out.items()))
+
+
+def collection_report(session: Session, day: date, principal: Principal, by: str) -> dict[str, Any]:
+    """The daily collection report of the API and the CLI: success rate overall, of the collectable points
+    and per ``by`` group, failure reasons and failed points, terminals online, and the extra registers
+    (reactive, maximum demand) of two-part customers per data item."""
+    overall = overall_rate(session, day, principal)
+    reasons = reason_counts(session, day, principal)
+    return {
+        "date": day.isoformat(),
+        "overall": overall.to_json(),
+        "collectable": collectable_rate(overall, reasons).to_json(),
+        "by": by,
+        "groups": [r.to_json() for r in success_rates(session, day, principal, by)],
+        "failure_reasons": reasons,
+        "failures": failures(session, day, principal),
+        "terminal_online": terminal_online_rate(session, principal).to_json(),
+        "extra_registers": register_counts(session, day, principal),
+    }

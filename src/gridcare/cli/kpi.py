@@ -33,41 +33,30 @@ def collection(
     the_day: date = day.date() if day else today_beijing()
     db = database_from(settings_from(data_dir, config))
     with db.sessions() as session:
-        overall = kpi.overall_rate(session, the_day, SYSTEM)
-        groups = kpi.success_rates(session, the_day, SYSTEM, by)
-        failed = kpi.failures(session, the_day, SYSTEM)
-        online = kpi.terminal_online_rate(session, SYSTEM)
-        reasons = kpi.reason_counts(session, the_day, SYSTEM)
+        report = kpi.collection_report(session, the_day, SYSTEM, by)
     db.dispose()
     if as_json:
-        typer.echo(
-            json.dumps(
-                {
-                    "date": the_day.isoformat(),
-                    "overall": overall.to_json(),
-                    "collectable": kpi.collectable_rate(overall, reasons).to_json(),
-                    "by": by,
-                    "groups": [g.to_json() for g in groups],
-                    "failure_reasons": reasons,
-                    "failures": failed,
-                    "terminal_online": online.to_json(),
-                },
-                ensure_ascii=False,
-            )
-        )
+        typer.echo(json.dumps(report, ensure_ascii=False))
         return
+    overall, collectable, online = report["overall"], report["collectable"], report["terminal_online"]
     console.print(
-        f"[bold]{the_day} 采集成功率 collection success rate: {overall.rate_pct:.2f}%[/] "
-        f"({overall.collected}/{overall.due});  可采成功率 of collectable: "
-        f"{kpi.collectable_rate(overall, reasons).rate_pct:.2f}%;  终端在线率 terminals online: "
-        f"{online.rate_pct:.2f}% ({online.collected}/{online.due})"
+        f"[bold]{the_day} 采集成功率 collection success rate: {overall['rate_pct']:.2f}%[/] "
+        f"({overall['collected']}/{overall['due']});  可采成功率 of collectable: "
+        f"{collectable['rate_pct']:.2f}%;  终端在线率 terminals online: "
+        f"{online['rate_pct']:.2f}% ({online['collected']}/{online['due']})"
     )
     table = Table("编码 key", "名称 name", "应采 due", "成功 collected", "成功率 rate %")
-    for g in groups[:30]:
-        table.add_row(g.key, g.name, str(g.due), str(g.collected), f"{g.rate_pct:.2f}")
+    for g in report["groups"][:30]:
+        table.add_row(g["key"], g["name"], str(g["due"]), str(g["collected"]), f"{g['rate_pct']:.2f}")
     console.print(table)
-    if reasons:
+    if report["failure_reasons"]:
         reason_table = Table("失败原因 reason", "测量点 points")
-        for reason, count in reasons.items():
+        for reason, count in report["failure_reasons"].items():
             reason_table.add_row(reason, str(count))
         console.print(reason_table)
+    if report["extra_registers"]:
+        extra = Table("两部制附加数据项 extra register", "结果 outcome", "测量点 points")
+        for di, outcomes in report["extra_registers"].items():
+            for outcome, count in outcomes.items():
+                extra.add_row(di, outcome, str(count))
+        console.print(extra)

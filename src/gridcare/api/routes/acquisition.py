@@ -148,20 +148,7 @@ def collection_kpi(
     ] = "organisation",
 ) -> dict[str, Any]:
     """Daily collection success rate with its breakdown and the failed points with their reasons."""
-    the_day = day or today_beijing()
-    failed = kpi.failures(session, the_day, principal)
-    overall = kpi.overall_rate(session, the_day, principal)
-    reasons = kpi.reason_counts(session, the_day, principal)
-    return {
-        "date": the_day.isoformat(),
-        "overall": overall.to_json(),
-        "collectable": kpi.collectable_rate(overall, reasons).to_json(),
-        "by": by,
-        "groups": [r.to_json() for r in kpi.success_rates(session, the_day, principal, by)],
-        "failure_reasons": reasons,
-        "failures": failed,
-        "terminal_online": kpi.terminal_online_rate(session, principal).to_json(),
-    }
+    return kpi.collection_report(session, day or today_beijing(), principal, by)
 
 
 @router.get("/kpi/collection/trend")
