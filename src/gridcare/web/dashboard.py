@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -98,11 +99,13 @@ def line_loss_distribution(
         return None
     ranking = results.line_loss_ranking(session, settings, principal, day)
     rates = [i["loss_rate"] * 100 for i in ranking["items"] if i["loss_rate"] is not None]
+    why = Counter(i["reason_label"] for i in ranking["items"] if i["status"] == "not_computable")
     return {
         "day": day.isoformat(),
         "areas": len(ranking["items"]),
         "computed": len(rates),
         "not_computable": ranking["by_status"].get("not_computable", 0),
+        "not_computable_reasons": dict(why.most_common()),
         "by_status": ranking["by_status"],
         "bins": loss_bins(rates),
     }
