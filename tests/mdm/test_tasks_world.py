@@ -24,13 +24,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from gridcare.archives.models import Meter, MeteringPoint, MeterStatus, MeterType, PointPurpose
 from gridcare.config import Settings
 from gridcare.storage.database import Database
 from gridcare.storage.db import transaction
 from gridcare.storage.lake import ReadingsLake, readings_table
 from gridcare.timeutil import day_start
-from tests.support.archive import AREA_A, AREA_B, STATION_A, STATION_B, build_small_archive
+from tests.support.archive import add_supply_points, build_small_archive
 
 D0 = date(2024, 6, 1)
 C1, C2, C3, C4 = "201000000001", "201000000002", "201000000003", "201000000004"
@@ -81,38 +80,8 @@ def write_actuals(settings: Settings, rows: list[dict[str, Any]], *, flush: bool
         lake.wal.rotate()
 
 
-def _supply_meter(meter_id: int, address: str, org: int, multiplier: int) -> Meter:
-    return Meter(
-        id=meter_id,
-        address=address,
-        meter_type=MeterType.THREE_PHASE_CT,
-        phases=3,
-        rated_voltage="3x220/380V",
-        rated_current="1.5(6)A",
-        ct_ratio=f"{multiplier * 5}/5",
-        multiplier=multiplier,
-        org_id=org,
-        status=MeterStatus.INSTALLED,
-        install_date=date(2020, 1, 1),
-    )
-
-
 def build_world(database: Database) -> None:
     """The small archive plus the two supply metering points."""
     with transaction(database.sessions) as session:
         build_small_archive(session)
-        session.add_all([_supply_meter(5, SUPPLY_A, STATION_A, 10), _supply_meter(6, SUPPLY_B, STATION_B, 1)])
-        session.flush()
-        for meter_id, area in ((5, AREA_A), (6, AREA_B)):
-            session.add(
-                MeteringPoint(
-                    code=f"MPS{meter_id:03d}",
-                    purpose=PointPurpose.SUPPLY,
-                    customer_id=None,
-                    meter_id=meter_id,
-                    transformer_area_id=area,
-                    terminal_id=area,
-                    point_number=meter_id,
-                    valid_from=date(2020, 1, 1),
-                )
-            )
+        add_supply_points(session)

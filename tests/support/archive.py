@@ -147,3 +147,41 @@ def build_small_archive(session: Session) -> None:
             )
         )
     session.flush()
+
+
+SUPPLY_METERS = {"201000000091": (5, STATION_A, AREA_A, 10), "201000000092": (6, STATION_B, AREA_B, 1)}
+"""Supply (总表) meters of the two 台区: address -> (meter id, organisation, 台区, CT multiplier)."""
+
+
+def add_supply_points(session: Session) -> None:
+    """The supply metering points of TQ-A (201000000091, CT x10) and TQ-B (201000000092, x1)."""
+    for address, (meter_id, org, area, multiplier) in SUPPLY_METERS.items():
+        session.add(
+            Meter(
+                id=meter_id,
+                address=address,
+                meter_type=MeterType.THREE_PHASE_CT,
+                phases=3,
+                rated_voltage="3x220/380V",
+                rated_current="1.5(6)A",
+                ct_ratio=f"{multiplier * 5}/5",
+                multiplier=multiplier,
+                org_id=org,
+                status=MeterStatus.INSTALLED,
+                install_date=date(2020, 1, 1),
+            )
+        )
+        session.flush()
+        session.add(
+            MeteringPoint(
+                code=f"MPS{meter_id:03d}",
+                purpose=PointPurpose.SUPPLY,
+                customer_id=None,
+                meter_id=meter_id,
+                transformer_area_id=area,
+                terminal_id=area,
+                point_number=meter_id,
+                valid_from=date(2020, 1, 1),
+            )
+        )
+    session.flush()

@@ -31,8 +31,6 @@ from gridcare.archives.models import (
     CustomerClass,
     Meter,
     MeteringPoint,
-    MeterStatus,
-    MeterType,
     PointPurpose,
     Terminal,
 )
@@ -47,7 +45,7 @@ from gridcare.storage.database import Database
 from gridcare.storage.db import transaction
 from gridcare.storage.lake import ReadingsLake, readings_table
 from gridcare.timeutil import day_start, now_beijing, today_beijing
-from tests.support.archive import AREA_A, AREA_B, STATION_A, STATION_B
+from tests.support.archive import add_supply_points
 
 HISTORY_DAYS = 32
 """Freeze days written to the lake, up to today."""
@@ -84,41 +82,9 @@ class World:
 
 
 def add_supply_meters(database: Database) -> None:
-    """The supply (总表) metering points of the small archive's two 台区 (as the MDM tests have them):
-    201000000091 (TQ-A, CT multiplier 10) and 201000000092 (TQ-B, multiplier 1)."""
+    """The supply (总表) metering points of the small archive's two 台区 (as the MDM tests have them)."""
     with transaction(database.sessions) as session:
-        for meter_id, address, org, area, multiplier in (
-            (5, "201000000091", STATION_A, AREA_A, 10),
-            (6, "201000000092", STATION_B, AREA_B, 1),
-        ):
-            session.add(
-                Meter(
-                    id=meter_id,
-                    address=address,
-                    meter_type=MeterType.THREE_PHASE_CT,
-                    phases=3,
-                    rated_voltage="3x220/380V",
-                    rated_current="1.5(6)A",
-                    ct_ratio=f"{multiplier * 5}/5",
-                    multiplier=multiplier,
-                    org_id=org,
-                    status=MeterStatus.INSTALLED,
-                    install_date=date(2020, 1, 1),
-                )
-            )
-            session.flush()
-            session.add(
-                MeteringPoint(
-                    code=f"MPS{meter_id:03d}",
-                    purpose=PointPurpose.SUPPLY,
-                    customer_id=None,
-                    meter_id=meter_id,
-                    transformer_area_id=area,
-                    terminal_id=area,
-                    point_number=meter_id,
-                    valid_from=date(2020, 1, 1),
-                )
-            )
+        add_supply_points(session)
 
 
 @dataclass(frozen=True)
