@@ -1,10 +1,13 @@
 """The decoders' fast paths give exactly what the fully checking decoders give (seeded, reproducible).
 
-``gridcare.protocols.fastbcd.ENABLED`` switches the fast paths (DL/T 645 framing and read replies, the
-Q/GDW 1376.1 A.14/A.15/A.20-style fields) off. Every frame of the fuzz corpus and a few thousand mutants of
-it - valid frames with random values (negative, missing, zero, invalid dates), bit flips, truncations,
-fixed-up checksums - are decoded both ways: the frames must be equal (repr, so Decimal exponents count) or
-both must raise the same FrameError subclass with the same code, position and message.
+``gridcare.protocols.fastbcd.ENABLED`` switches the fast paths (the native DL/T 645 read-reply decoder
+``dlt645._accel``, the Python DL/T 645 framing and read replies, the Q/GDW 1376.1 A.14/A.15/A.20-style
+fields) off; ``codec.decode_frame_py`` is the DL/T 645 decoder without the native module in front.
+Every frame of the fuzz corpus and a few thousand mutants of it - valid frames with random values
+(negative, missing, zero, invalid dates), bit flips, truncations, fixed-up checksums - are decoded both
+ways (DL/T 645 frames also natively and by ``decode_frame_py``): the frames must be equal (repr, so
+Decimal exponents count) or both must raise the same FrameError subclass with the same code, position
+and message.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from gridcare.protocols import dlt645 as d
 from gridcare.protocols import fastbcd
 from gridcare.protocols import gdw1376 as g
 from gridcare.protocols.detect import decode_any
+from gridcare.protocols.dlt645 import codec
 from gridcare.protocols.dlt645.codec import _json_value
 from gridcare.protocols.errors import FrameError
 from gridcare.protocols.gdw1376.json_codec import to_jsonable
@@ -73,22 +77,45 @@ def test_fast_paths_agree_with_the_checking_decoders(
         if gdw:
             both_ways(g.decode_frame, data, monkeypatch)
         else:
-            both_ways(d.decode_frame, data, monkeypatch)
-            both_ways(lambda x: d.decode_frame(x, allow_trailing=True), data, monkeypatch)
-            both_ways(lambda x: d.decode_frame(x + b"\x00", allow_trailing=True), data, monkeypatch)
-            both_ways(lambda x: d.decode_frame(b"\xfe\xfe" + x), data, monkeypatch)
+            for variant in (data, b"\xfe\xfe" + data):
+                both_ways(d.decode_frame, variant, monkeypatch)
+                assert outcome(d.decode_frame, variant) == outcome(codec.decode_frame_py, variant)
+            for variant in (data, data + b"\x00"):
+                native = outcome(lambda x: d.decode_frame(x, allow_trailing=True), variant)
+                assert native == outcome(lambda x: codec.decode_frame_py(x, True), variant)
+                both_ways(lambda x: d.decode_frame(x, allow_trailing=True), variant, monkeypatch)
             fast_frames += data[8:9] in (b"\x91", b"\x81")
         both_ways(lambda x: json.dumps(decode_any(x)), data, monkeypatch)
     assert fast_frames > 500  # the fast path was exercised
 
 
-def test_fast_paths_respect_a_narrow_decimal_context(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Decimal(int).scaleb rounds to the context precision; the fast path must then round too."""
+def test_the_native_decoder_is_built() -> None:
+    """setup.py builds it wherever a C compiler is at hand (CI has one); without it the codec is slower."""
+    assert codec._accel is not None
+    assert d.decode_frame is codec._accel.decode_frame
+
+
+def test_decoded_values_are_exact_whatever_the_decimal_context(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A meter's digits are never rounded to the caller's precision (Decimal(int).scaleb would round)."""
     frame = d.build_read_reply("201000000012", "0001FF00", [Decimal("123456.78")] * 5)
     with localcontext() as ctx:
         ctx.prec = 5
         both_ways(d.decode_frame, frame, monkeypatch)
-        assert d.decode_frame(frame).values[0].value == Decimal("1.2346E+5")
+        assert repr(d.decode_frame(frame)) == repr(codec.decode_frame_py(frame))
+        assert d.decode_frame(frame).values[0].value.as_tuple() == Decimal("123456.78").as_tuple()
+
+
+def test_the_native_decoder_takes_what_python_takes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its argument handling: bytes-likes go to the Python decoder, a wrong call is a TypeError."""
+    frame = d.build_read_reply("201000000012", "05060101", [Decimal("12.34")] * 5)
+    expected = repr(codec.decode_frame_py(frame))
+    assert repr(d.decode_frame(bytearray(frame))) == expected
+    assert repr(d.decode_frame(memoryview(frame))) == expected
+    assert repr(d.decode_frame(frame + b"\x16", allow_trailing=True)) == expected
+    with pytest.raises(TypeError):
+        d.decode_frame(frame, trailing=True)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        d.decode_frame()  # type: ignore[call-arg]
 
 
 @pytest.mark.parametrize("convert", [_json_value, to_jsonable])

@@ -55,15 +55,17 @@ def bcd_to_digits(data: bytes, offset: int = 0) -> str:
 
 
 def bcd_to_decimal(data: bytes, decimals: int, signed: bool = False, offset: int = 0) -> Decimal:
-    """Decode BCD with ``decimals`` implied decimal places; when ``signed`` the top bit is the sign."""
+    """Decode BCD with ``decimals`` implied decimal places; when ``signed`` the top bit is the sign.
+
+    Exact whatever the decimal context (a meter's digits are never rounded): 12345 with 2 decimals is
+    ``Decimal("123.45")``, exponent -2; a negative zero is 0."""
     if signed and data:
         top = data[-1]
-        negative = bool(top & 0x80)
         raw = bcd_to_int(data[:-1] + bytes([top & 0x7F]), offset)
-        value = Decimal(-raw if negative else raw)
+        n = -raw if top & 0x80 else raw
     else:
-        value = Decimal(bcd_to_int(data, offset))
-    return value.scaleb(-decimals)
+        n = bcd_to_int(data, offset)
+    return Decimal(f"{n}E-{decimals}")
 
 
 def decimal_to_bcd(

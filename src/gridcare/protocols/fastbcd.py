@@ -7,14 +7,12 @@ runs the checking decoder, which then produces the result or raises the document
 * :data:`BCD_BYTES`: ``raw.translate(None, BCD_BYTES)`` deletes every BCD byte, so it is empty iff all of
   ``raw`` is BCD (and then ``raw[::-1].hex()`` is the value's digits, most significant first). The no-data
   fillers FFH and EEH are not BCD, so a BCD field is never "missing".
-* ``Decimal(digits + "E-2")`` is exact and equals ``Decimal(int(digits)).scaleb(-2)`` whenever that does
-  not round, i.e. for up to ``prec`` digits: :func:`exact_context` checks the current context allows it.
+* ``Decimal(digits + "E-2")`` is exact whatever the decimal context, as :func:`..bcd.bcd_to_decimal` is.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import getcontext
 from typing import Final
 
 # Tests switch the fast paths off to compare them with the checking decoders on the same inputs.
@@ -23,14 +21,6 @@ ENABLED = True
 BCD_BYTES: Final = bytes(b for b in range(256) if (b >> 4) <= 9 and (b & 0x0F) <= 9)
 
 FALLBACK: Final = object()  # "this needs the checking decoder"
-
-EXACT_DIGITS: Final = 28  # the default context precision; fast-path numbers have at most this many digits
-
-
-def exact_context() -> bool:
-    """True when the current decimal context cannot round a scaleb of an ``EXACT_DIGITS``-digit integer."""
-    ctx = getcontext()
-    return ctx.prec >= EXACT_DIGITS and ctx.Emax >= EXACT_DIGITS and ctx.Emin <= -EXACT_DIGITS
 
 
 # --- dates and times from digit strings ------------------------------------------------------------------

@@ -11,7 +11,8 @@ Hot-path techniques: data bytes are checked to be BCD with one ``bytes.translate
 bytes must leave nothing); a whole data field is turned into digits with one reversed ``hex()``, so each
 item is a string slice; per data identifier the layout of its items (slice bounds, kind, decimals) is
 compiled once and cached; typed results are built without the frozen-dataclass ``__init__`` (same class,
-same attribute dictionary, so equality, hashing and repr are unchanged).
+same slots, so equality, hashing and repr are unchanged). The native module ``_accel`` (C) does the same
+for read replies, in front of all of this, where it was built.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 from gridcare.protocols.dlt645.datablock import DataSpec
 from gridcare.protocols.dlt645.model import Dlt645Frame, Value
 from gridcare.protocols.dlt645.values import Field
-from gridcare.protocols.fastbcd import BCD_BYTES, EXACT_DIGITS, FALLBACK, exact_context, time_decoder
+from gridcare.protocols.fastbcd import BCD_BYTES, FALLBACK, time_decoder
 
 _new = object.__new__
 _set = object.__setattr__
@@ -44,24 +45,18 @@ def make_frame(
 ) -> Dlt645Frame:
     """``Dlt645Frame(...)`` without the frozen dataclass ``__init__`` (same object, fields in order)."""
     f = _new(Dlt645Frame)
-    _set(
-        f,
-        "__dict__",
-        {
-            "protocol": protocol,
-            "address": address,
-            "control": control,
-            "direction": "reply" if reply else "request",
-            "abnormal": abnormal,
-            "follow_up": follow_up,
-            "function": control & 0x1F,
-            "di": di,
-            "values": values,
-            "error_bits": error_bits,
-            "payload": payload,
-            "warnings": warnings,
-        },
-    )
+    _set(f, "protocol", protocol)
+    _set(f, "address", address)
+    _set(f, "control", control)
+    _set(f, "direction", "reply" if reply else "request")
+    _set(f, "abnormal", abnormal)
+    _set(f, "follow_up", follow_up)
+    _set(f, "function", control & 0x1F)
+    _set(f, "di", di)
+    _set(f, "values", values)
+    _set(f, "error_bits", error_bits)
+    _set(f, "payload", payload)
+    _set(f, "warnings", warnings)
     return f
 
 
@@ -92,10 +87,8 @@ def _compile(fields: tuple[Field, ...]) -> Layout | None:
                 items.append((f.name, f.unit, K_SIGNED, start, stop, -f.decimals))
             elif f.decimals == 0:
                 items.append((f.name, f.unit, K_INT, start, stop, 0))
-            elif stop - start <= EXACT_DIGITS:
-                items.append((f.name, f.unit, K_DECIMAL, start, stop, f"E-{f.decimals}"))
             else:
-                return None
+                items.append((f.name, f.unit, K_DECIMAL, start, stop, f"E-{f.decimals}"))
         elif f.kind == "bin":
             items.append((f.name, f.unit, K_BIN, start, stop, 0))
         elif f.kind in ("digits", "hex"):
@@ -127,17 +120,17 @@ def compile_spec(spec: DataSpec | None) -> dict[int, Layout]:
     return out
 
 
-_LAYOUTS: dict[str, dict[int, Layout]] = {}
+LAYOUT_CACHE: dict[str, dict[int, Layout]] = {}  # also read by the native decoder (_accel.c)
 _MAX_LAYOUTS = 4096  # bounded: random identifiers (fuzzing, noise) must not grow the cache forever
 
 
 def layouts(di: str, find: Callable[[str], DataSpec | None]) -> dict[int, Layout]:
     """The compiled layouts of identifier ``di`` (cached per identifier)."""
-    found = _LAYOUTS.get(di)
+    found = LAYOUT_CACHE.get(di)
     if found is None:
         found = compile_spec(find(di))
-        if len(_LAYOUTS) < _MAX_LAYOUTS:
-            _LAYOUTS[di] = found
+        if len(LAYOUT_CACHE) < _MAX_LAYOUTS:
+            LAYOUT_CACHE[di] = found
     return found
 
 
@@ -145,8 +138,6 @@ def decode_items(layout: Layout, data: bytes) -> tuple[Value, ...] | None:
     """The values of ``data`` (the bytes after the identifier) by ``layout``; None -> use the slow path."""
     if data.translate(None, BCD_BYTES):
         return None  # a non-BCD byte: the filler, a bit field, or an error - the checking decoder knows
-    if not exact_context():
-        return None  # an unusual decimal context: let scaleb round as the checking decoder does
     h = data[::-1].hex()
     out: list[Value] = []
     append = out.append
@@ -160,7 +151,7 @@ def decode_items(layout: Layout, data: bytes) -> tuple[Value, ...] | None:
         elif kind == K_SIGNED:
             # sign bit: BCD top nibble 8 or 9 (-0 is 0, as in bcd_to_decimal)
             n = -int(f"{int(s[0]) - 8}{s[1:]}") if s[0] >= "8" else int(s)
-            value = n if arg == 0 else Decimal(n).scaleb(arg)
+            value = n if arg == 0 else Decimal(f"{n}E{arg}")  # exact, as bcd_to_decimal
         elif kind == K_BIN:
             value = int(s, 16)
         elif kind == K_TEXT:
@@ -170,6 +161,8 @@ def decode_items(layout: Layout, data: bytes) -> tuple[Value, ...] | None:
             if value is FALLBACK:
                 return None
         v = _new(Value)
-        _set(v, "__dict__", {"name": name, "value": value, "unit": unit})
+        _set(v, "name", name)
+        _set(v, "value", value)
+        _set(v, "unit", unit)
         append(v)
     return tuple(out)

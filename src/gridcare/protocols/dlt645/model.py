@@ -19,7 +19,7 @@ PROTOCOL_1997: Protocol = "dlt645-1997"
 ValueType = Decimal | int | str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Value:
     """One data item: ``name`` in English snake case, ``value``, ``unit`` ("" for none)."""
 
@@ -28,7 +28,7 @@ class Value:
     unit: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Dlt645Frame:
     """A decoded DL/T 645 frame.
 

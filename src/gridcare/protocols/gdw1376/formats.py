@@ -124,7 +124,7 @@ def read_num(r: Reader, fmt: Num, what: str) -> Decimal | None:
         field = r.data[pos:end]
         if not field.translate(None, BCD_BYTES) and not (fmt.signed and field[-1] & 0x80):
             r.pos = end
-            return Decimal(field[::-1].hex()).scaleb(-fmt.decimals)
+            return Decimal(f"{field[::-1].hex()}E-{fmt.decimals}")
     raw = read_field(r, fmt.length, what)
     if raw is None:
         return None
@@ -154,8 +154,8 @@ def read_nums(r: Reader, fmt: Num, count: int, what: str) -> list[Decimal | None
         ):
             r.pos = end
             digits = raw[::-1].hex()  # the last value first, each most significant digit first
-            exp = -fmt.decimals
-            return [Decimal(digits[k - 2 * n : k]).scaleb(exp) for k in range(len(digits), 0, -2 * n)]
+            exp = f"E-{fmt.decimals}"
+            return [Decimal(digits[k - 2 * n : k] + exp) for k in range(len(digits), 0, -2 * n)]
     return [read_num(r, fmt, f"{what}[{i}]") for i in range(count)]
 
 
