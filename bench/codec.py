@@ -7,6 +7,13 @@ Prints one JSON object.
     .venv/bin/python bench/codec.py --quick      # a short run (CI smoke)
     .venv/bin/python bench/codec.py --profile    # adds cProfile hot spots (file:function, % of time)
 
+Timings on a shared machine move with its load; instruction counts do not. ``--loop`` runs one decoder
+over one frame set N times and prints nothing, for valgrind (the difference to ``--loop none`` is the
+decoding; divide by N x 400 frames):
+
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+        .venv/bin/python bench/codec.py --loop ours --set meter --iterations 10    # also: peer, none
+
 Workload (seeded, built in-process with our encoders; every frame is checked to decode before timing):
 
 * decode mix, uplink as a front-end sees it on a daily collection round: AFN 10H F1 forward replies each
@@ -273,6 +280,22 @@ def cumulative_spots(
     return ours[:top]
 
 
+def decode_loop(which: str, frame_set: str, iterations: int) -> dict[str, Any]:
+    """Decode the frames of ``frame_set`` ``iterations`` times with ``which`` (after one warm-up pass
+    of both decoders, so that layouts and registries are built in every run, ``none`` included)."""
+    frames = workload()["meter_replies" if frame_set == "meter" else "energy_replies"]
+    _, peer = peer_decoders()
+    for raw in frames:
+        dlt645.decode_frame(raw)
+        peer(raw)
+    decode = {"ours": dlt645.decode_frame, "peer": peer, "none": None}[which]
+    if decode is not None:
+        batch = decoder(frames, decode)
+        for _ in range(iterations):
+            batch()
+    return {}
+
+
 # --- main -----------------------------------------------------------------------------------------------
 
 
@@ -280,7 +303,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="short run: 0.2 s per measurement, best of 2")
     parser.add_argument("--profile", action="store_true", help="add cProfile hot spots to the output")
+    parser.add_argument("--loop", choices=["ours", "peer", "none"], help="only decode, for valgrind")
+    parser.add_argument("--set", choices=["meter", "energy"], default="meter", help="frames of --loop")
+    parser.add_argument("--iterations", type=int, default=10, help="passes over the frames of --loop")
     args = parser.parse_args(argv)
+    if args.loop:
+        return decode_loop(args.loop, args.set, args.iterations)
     min_time, repeats = (0.2, 2) if args.quick else (1.0, 3)
 
     w = workload()
@@ -331,5 +359,6 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
 if __name__ == "__main__":
     result = main()
-    json.dump(result, sys.stdout, ensure_ascii=False)
-    sys.stdout.write("\n")
+    if result:
+        json.dump(result, sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
