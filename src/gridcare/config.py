@@ -42,6 +42,15 @@ class Settings(BaseModel):
     reread_days: int = Field(default=3, ge=0, le=62, description="补抄 window: freezes of the last N days")
     reread_interval_s: float = Field(default=600.0, gt=0, description="seconds between re-read passes")
     terminal_idle_timeout_s: float = Field(default=300.0, gt=0, description="close silent connections [s]")
+    billing_day: int = Field(
+        default=5, ge=1, le=28, description="抄表核算: from this day `gridcare run` bills the previous month"
+    )
+    billing_auto_release: bool = Field(
+        default=True, description="release bills without anomalies automatically; bills in review wait"
+    )
+    prepaid_hour: int = Field(
+        default=7, ge=0, le=23, description="hour of the daily prepaid cost-control pass [Beijing time]"
+    )
 
     # security: accounts, sessions, two factors, audit, risk warnings, HTTP hardening
     lockout_attempts: int = Field(default=5, ge=1, le=100, description="failed logins before a lockout")

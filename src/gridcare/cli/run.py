@@ -25,6 +25,7 @@ from gridcare.acquisition.station import MasterStation, StationSettings
 from gridcare.api.app import create_app
 from gridcare.archives.demo import generate_demo
 from gridcare.archives.models import Customer, Organisation
+from gridcare.billing.schedule import BillingSchedule
 from gridcare.cli.common import (
     ConfigOption,
     DataDirOption,
@@ -57,6 +58,8 @@ FLEET_HISTORY_DAYS = 7  # days of daily freezes the simulated meters hold when t
 DEMO_USER = "demo"
 MDM_PASS_S = 45.0
 """Seconds between daily VEE / line-loss passes: longer than the station's 30 s flush to Parquet."""
+BILLING_PASS_S = 60.0
+"""Seconds between checks of the billing schedule (each pass runs once when due)."""
 
 
 def _ensure_demo(settings: Settings, database: Database) -> str | None:
@@ -163,7 +166,14 @@ async def _serve_all(
     console.print(f"采集前置机 front-end: {settings.frontend_host}:{fe_port}")
     stop = asyncio.Event()
     fleet_task = asyncio.create_task(_fleet(settings, database, fe_port, stop, clock))
-    mdm_task = asyncio.create_task(_daily_mdm(settings, database, stop, clock))
+    # VEE and line loss of each freeze day once collected (and again after re-reads), so the console's
+    # data-quality and line-loss pages fill by themselves; monthly billing and daily prepaid passes
+    daily = DailyProcessing(settings, database, lookback_days=settings.reread_days)
+    billing = BillingSchedule(settings, database, lake)
+    jobs = [
+        asyncio.create_task(_every(MDM_PASS_S, "daily VEE / line-loss pass", daily.run_once, stop, clock)),
+        asyncio.create_task(_every(BILLING_PASS_S, "scheduled billing pass", billing.run_once, stop, clock)),
+    ]
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(settings, database),
@@ -178,25 +188,29 @@ async def _serve_all(
         stop.set()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(fleet_task, 10)
-        mdm_task.cancel()
-        with contextlib.suppress(BaseException):
-            await mdm_task
+        for job in jobs:
+            job.cancel()
+            with contextlib.suppress(BaseException):
+                await job
         await station.stop()
 
 
-async def _daily_mdm(
-    settings: Settings, database: Database, stop: asyncio.Event, clock: Callable[[], datetime]
+async def _every(
+    seconds: float,
+    what: str,
+    job: Callable[[datetime], object],
+    stop: asyncio.Event,
+    clock: Callable[[], datetime],
 ) -> None:
-    """VEE and line loss of each freeze day once collected (and again after re-reads), every
-    :data:`MDM_PASS_S` seconds, so the console's data-quality and line-loss pages fill by themselves."""
-    daily = DailyProcessing(settings, database, lookback_days=settings.reread_days)
+    """``job(now)`` in a worker thread every ``seconds`` until ``stop``; a failed pass is logged and retried
+    at the next one: it must not stop the platform."""
     while not stop.is_set():
         try:
-            await asyncio.to_thread(daily.run_once, clock())
-        except Exception:  # a failed pass is logged and retried; it must not stop the platform
-            logging.getLogger("gridcare.mdm.daily").exception("daily VEE / line-loss pass failed")
+            await asyncio.to_thread(job, clock())
+        except Exception:
+            logging.getLogger("gridcare.run").exception("%s failed", what)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), MDM_PASS_S)
+            await asyncio.wait_for(stop.wait(), seconds)
 
 
 async def _fleet(
