@@ -58,10 +58,11 @@ class BillingSchedule:
         if period is not None and period not in self._billed:
             start, _, following = parse_period(period)
             frozen = set(self.lake.days())
-            if start in frozen and following in frozen:
-                done.append(self._bill(period, now))
+            missing = [str(day) for day in (start, following) if day not in frozen]
+            if missing:
+                done.append(f"billing {period}: not run, no freezes of {' and '.join(missing)} in the lake")
             else:
-                done.append(f"billing {period}: not run, the lake has no freezes of {start} and {following}")
+                done.append(self._bill(period, now))
             self._billed.add(period)
         if now.hour >= self.settings.prepaid_hour and now.date() not in self._prepaid_on:
             done.append(self._prepaid(now))
