@@ -19,6 +19,7 @@ from gridcare.archives.demo import (
     outside_references,
 )
 from gridcare.archives.models import CustomerClass
+from gridcare.billing.demo_tariffs import load_demo_tariffs
 from gridcare.cli.common import ConfigOption, DataDirOption, console, database_from, fail, settings_from
 from gridcare.security.crypto import bind_keyring
 
@@ -159,6 +160,9 @@ def init(
                     bar.update(write, completed=done, total=total, description=f"写入 insert {step}")
 
             summary = generate_demo(database.sessions, count, seed_value, progress=progress, reset=reset)
+        with database.sessions() as session:
+            tariffs = load_demo_tariffs(session)
+            session.commit()
     except ArchivesExistError as exc:  # another process filled the archive meanwhile
         _refuse_existing(settings.data_dir, exc)
     except ArchivesInUseError as exc:
@@ -172,6 +176,9 @@ def init(
     archive, mix = _summary_tables(summary)
     console.print(archive)
     console.print(mix)
+    if tariffs:
+        codes = ", ".join(sorted({t.code for t in tariffs}))
+        console.print(f"电价 tariffs filed and approved (maker-checker, demo identities): {codes}")
     console.print(
         f"种子 seed {summary.seed}，用时 {summary.seconds:.1f} s "
         f"(生成 build {summary.build_seconds:.1f} s, 写入 insert {summary.insert_seconds:.1f} s)，"

@@ -25,6 +25,7 @@ from gridcare.acquisition.station import MasterStation, StationSettings
 from gridcare.api.app import create_app
 from gridcare.archives.demo import generate_demo
 from gridcare.archives.models import Customer, Organisation
+from gridcare.billing.demo_tariffs import load_demo_tariffs
 from gridcare.billing.schedule import BillingSchedule
 from gridcare.cli.common import (
     ConfigOption,
@@ -73,7 +74,10 @@ def _ensure_demo(settings: Settings, database: Database) -> str | None:
             f"{settings.demo_customers} customers, seed {settings.demo_seed}) ..."
         )
         summary = generate_demo(database.sessions, settings.demo_customers, settings.demo_seed)
-        console.print(f"示例数据已生成 demo ready: {summary.counts}")
+        with database.sessions() as session:
+            tariffs = load_demo_tariffs(session)
+            session.commit()
+        console.print(f"示例数据已生成 demo ready: {summary.counts}, {len(tariffs)} tariff versions")
     if users:
         return None
     with database.sessions() as session, session.begin():
