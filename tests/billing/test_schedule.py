@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from gridcare.billing import prepaid
 from gridcare.billing.models import Bill, BillingRun, Debt, PrepaidEvent
-from gridcare.billing.schedule import BillingSchedule, billing_period_due
+from gridcare.billing.schedule import BillingSchedule, billing_period_due, prepaid_days_due
 from gridcare.security.models import AuditRecord
 from gridcare.timeutil import BEIJING
 from tests.billing.test_runs import july
@@ -49,6 +49,10 @@ def _statuses(world: World) -> dict[str, str]:
         return {b.bill_no[7:17]: b.status for b in bills}
 
 
+def _billing(done: list[str]) -> list[str]:
+    return [line for line in done if line.startswith("billing")]
+
+
 def _debt_yuan(world: World) -> Decimal:
     with world.session() as session:
         return Decimal(session.scalar(select(func.coalesce(func.sum(Debt.amount_fen), 0)))) / 100
@@ -56,8 +60,8 @@ def _debt_yuan(world: World) -> Decimal:
 
 def test_july_is_billed_and_released_on_the_billing_day_once(world: World) -> None:
     schedule = BillingSchedule(world.settings, world.database, world.lake)
-    assert schedule.run_once(at(date(2024, 8, 5), 1)) == []  # before the billing hour (and prepaid hour)
-    done = schedule.run_once(at(date(2024, 8, 5), 2))
+    assert _billing(schedule.run_once(at(date(2024, 8, 5), 1))) == []  # before the billing hour
+    done = _billing(schedule.run_once(at(date(2024, 8, 5), 2)))
     assert done == ["billing 2024-07: 5 bills created (1 in review, 0 held), 4 released, 0 already billed"]
     # customer 4's end reading is estimated: its bill waits for a person; the others are debts now
     assert _statuses(world) == {
@@ -71,10 +75,13 @@ def test_july_is_billed_and_released_on_the_billing_day_once(world: World) -> No
     with world.session() as session:
         actors = set(session.scalars(select(AuditRecord.actor).where(AuditRecord.action.like("%release%"))))
     assert actors == {"system"}
-    assert schedule.run_once(at(date(2024, 8, 5), 3)) == []  # once per month
+    assert _billing(schedule.run_once(at(date(2024, 8, 5), 3))) == []  # once per month
     # a restart repeats the pass: nothing is billed or released twice
     again = BillingSchedule(world.settings, world.database, world.lake).run_once(at(date(2024, 8, 6), 2))
-    assert again[0] == "billing 2024-07: 0 bills created (0 in review, 0 held), 0 released, 5 already billed"
+    assert (
+        _billing(again)[0]
+        == "billing 2024-07: 0 bills created (0 in review, 0 held), 0 released, 5 already billed"
+    )
     assert _debt_yuan(world) == Decimal("10203.18")
 
 
@@ -87,10 +94,23 @@ def test_without_auto_release_the_bills_stay_drafts(world: World) -> None:
 
 def test_a_month_without_its_freezes_is_left_to_an_operator(world: World) -> None:
     done = BillingSchedule(world.settings, world.database, world.lake).run_once(at(date(2024, 9, 5), 2))
-    assert done == ["billing 2024-08: not run, no freezes of 2024-09-01 in the lake"]
+    assert _billing(done) == ["billing 2024-08: not run, no freezes of 2024-09-01 in the lake"]
     with world.session() as session:
         runs = select(func.count()).select_from(BillingRun).where(BillingRun.period == "2024-08")
         assert session.scalar(runs) == 0
+
+
+@pytest.mark.parametrize(
+    ("now", "last", "due"),
+    [
+        (at(date(2024, 8, 2), 6, 59), None, [date(2024, 8, 1)]),  # first pass: the latest due day only
+        (at(date(2024, 8, 2), 7), None, [date(2024, 8, 2)]),
+        (at(date(2024, 8, 2), 23), date(2024, 8, 2), []),
+        (at(date(2024, 8, 5), 5), date(2024, 8, 2), [date(2024, 8, 3), date(2024, 8, 4)]),  # a leap
+    ],
+)
+def test_prepaid_days_due(now: datetime, last: date | None, due: list[date]) -> None:
+    assert prepaid_days_due(now, 7, last) == due
 
 
 def test_prepaid_pass_once_a_day_from_its_hour(world: World) -> None:
@@ -99,6 +119,7 @@ def test_prepaid_pass_once_a_day_from_its_hour(world: World) -> None:
         session.commit()
     schedule = BillingSchedule(world.settings, world.database, world.lake)
     day = date(2024, 8, 2)
+    schedule._prepaid_last = date(2024, 8, 1)  # as after a pass on 1 August
     assert schedule.run_once(at(day, 6, 59)) == []
     done = schedule.run_once(at(day, 7))
     assert done == [

@@ -9,7 +9,8 @@
   releases the drafts it leaves (bills without anomalies: 智能审核); bills in review or held for missing
   readings wait for a person (``gridcare billing review / accept / void / release``).
 * Prepaid cost control (费控): once a day from ``prepaid_hour``, the day's balances, warnings and trips
-  (each trip filed for approval: a person approves every remote trip) - :func:`prepaid.run_daily`.
+  (each trip filed for approval: a person approves every remote trip) - :func:`prepaid.run_daily`; days
+  a pass missed are caught up in order.
 
 Both are idempotent in the database, so a restart that repeats a pass changes nothing.
 """
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from gridcare.billing import bills, prepaid, runs
 from gridcare.billing.periods import parse_period, shift_period
@@ -41,6 +42,16 @@ def billing_period_due(now: datetime, billing_day: int) -> str | None:
     return shift_period(f"{now.year:04d}-{now.month:02d}", -1)
 
 
+def prepaid_days_due(now: datetime, prepaid_hour: int, last: date | None) -> list[date]:
+    """The days whose prepaid pass is due at Beijing time ``now``: each day after ``last`` up to the
+    latest one whose ``prepaid_hour`` has come (days a pass missed - the platform was busy, or a replayed
+    clock leapt - are caught up in order); with no ``last`` only that latest day."""
+    latest = now.date() if now.hour >= prepaid_hour else now.date() - timedelta(days=1)
+    if last is None:
+        return [latest]
+    return [last + timedelta(days=k) for k in range(1, (latest - last).days + 1)]
+
+
 @dataclass
 class BillingSchedule:
     """Decides and runs the scheduled billing passes; call :meth:`run_once` every few minutes."""
@@ -49,7 +60,7 @@ class BillingSchedule:
     database: Database
     lake: ReadingsLake
     _billed: set[str] = field(default_factory=set)
-    _prepaid_on: set[date] = field(default_factory=set)
+    _prepaid_last: date | None = None
 
     def run_once(self, now: datetime) -> list[str]:
         """The passes due at Beijing time ``now``; returns what each did (also logged)."""
@@ -64,9 +75,9 @@ class BillingSchedule:
             else:
                 done.append(self._bill(period, now))
             self._billed.add(period)
-        if now.hour >= self.settings.prepaid_hour and now.date() not in self._prepaid_on:
-            done.append(self._prepaid(now))
-            self._prepaid_on.add(now.date())
+        for day in prepaid_days_due(now, self.settings.prepaid_hour, self._prepaid_last):
+            done.append(self._prepaid(day, now))
+            self._prepaid_last = day
         for line in done:
             log.info("%s", line)
         return done
@@ -85,9 +96,9 @@ class BillingSchedule:
             f"{report.held} held), {released} released, {report.already_billed} already billed"
         )
 
-    def _prepaid(self, now: datetime) -> str:
+    def _prepaid(self, day: date, now: datetime) -> str:
         with self.database.sessions() as session:
-            report = prepaid.run_daily(session, SYSTEM, self.lake, now.date(), now=now)
+            report = prepaid.run_daily(session, SYSTEM, self.lake, day, now=now)
             session.commit()
         return (
             f"prepaid {report.day}: {report.accounts} accounts ({report.already_done} done before), "
