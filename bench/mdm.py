@@ -140,6 +140,7 @@ def generate(n_meters: int, n_days: int, seed: int) -> tuple[pa.Table, pa.Table,
             "feeder": pc.binary_join_element_wise("F", pc.cast(pa.array(feeder), pa.string()), ""),
             "org": pc.binary_join_element_wise("ORG", pc.cast(pa.array(org), pa.string()), ""),
             "terminal": pa.nulls(n_meters, pa.string()),
+            "tg_kind": pa.nulls(n_meters, pa.string()),  # every 台区 public (公变)
         }
     ).cast(METERS_SCHEMA)
 

@@ -15,7 +15,7 @@ from gridcare.storage import migrate
 from gridcare.storage.database import Database
 from gridcare.storage.db import transaction
 from tests.security.helpers import make_staff, token_for
-from tests.support.archive import AREA_A, STATION_A, build_small_archive
+from tests.support.archive import AREA_A, STATION_A, add_dedicated_area, build_small_archive
 
 
 @pytest.fixture
@@ -89,3 +89,26 @@ def test_home_page_shows_counts(client: TestClient) -> None:
     html = client.get("/").text
     assert 'id="count-customers">4<' in html
     assert "城关供电所" in html
+
+
+def test_transformer_areas_carry_their_kind_and_filter_by_it(client: TestClient, database: Database) -> None:
+    with transaction(database.sessions) as session:
+        add_dedicated_area(session)
+    items = client.get("/api/v1/transformer-areas").json()["items"]
+    assert [(a["code"], a["kind"]) for a in items] == [
+        ("TQ-A", "public"),
+        ("TQ-B", "public"),
+        ("ZB-A1", "dedicated"),
+    ]
+    one = client.get("/api/v1/transformer-areas/ZB-A1").json()
+    assert (one["kind"], one["capacity_kva"], one["org_id"]) == ("dedicated", 630, STATION_A)
+
+    def kind(k: str) -> list[str]:
+        return [
+            a["code"] for a in client.get("/api/v1/transformer-areas", params={"kind": k}).json()["items"]
+        ]
+
+    assert kind("dedicated") == ["ZB-A1"]
+    assert kind("public") == ["TQ-A", "TQ-B"]
+    bad = client.get("/api/v1/transformer-areas", params={"kind": "公变"})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "kind"]

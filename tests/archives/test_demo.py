@@ -251,6 +251,7 @@ def test_public_areas_have_50_to_300_billing_points_and_one_supply_point(archive
     public = [a for a in archive.areas.values() if a["code"].startswith("TQ")]
     dedicated = [a for a in archive.areas.values() if a["code"].startswith("ZB")]
     assert len(public) + len(dedicated) == len(archive.areas)
+    assert {a["kind"] for a in public} == {"public"} and {a["kind"] for a in dedicated} == {"dedicated"}
     sizes = [billing[a["id"]] for a in public]
     assert min(sizes) >= 50 and max(sizes) <= 300
     assert sum(80 <= s <= 200 for s in sizes) / len(sizes) >= 0.6  # most

@@ -68,10 +68,10 @@ def test_csv_export_is_utf8_with_bom_ordered_by_key(sessions: sessionmaker[Sessi
     data = export(sessions, "transformer-areas")
     assert data.startswith(b"\xef\xbb\xbf")
     assert lines(data) == [
-        "transformer_area_code,name,org_code,feeder_code,capacity_kva,address",
-        'TQ-A,城关1号台区,S010101,F101,400,"解放路, 1号"',
-        "TQ-A2,城关2号台区,S010101,F101,315,",
-        "TQ-B,河口1号台区,S010102,F102,200,河口村",
+        "transformer_area_code,name,org_code,feeder_code,capacity_kva,address,kind",
+        'TQ-A,城关1号台区,S010101,F101,400,"解放路, 1号",public',
+        "TQ-A2,城关2号台区,S010101,F101,315,,dedicated",
+        "TQ-B,河口1号台区,S010102,F102,200,河口村,public",
         "",
     ]
     points = lines(export(sessions, "metering-points"))

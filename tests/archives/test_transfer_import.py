@@ -24,7 +24,7 @@ from gridcare.archives.models import (
     MeteringPoint,
     TransformerArea,
 )
-from gridcare.archives.transfer import ImportReport, RowError, import_archive
+from gridcare.archives.transfer import ImportReport, RowError, export_archive, import_archive
 from gridcare.archives.transfer import importer as importer_module
 from gridcare.security.authz import PermissionDenied
 from gridcare.security.models import AuditRecord
@@ -49,6 +49,11 @@ def sessions(database: Database) -> Iterator[sessionmaker[Session]]:
     with transaction(database.sessions) as session:
         build_archive(session)
     yield database.sessions
+
+
+def export_archive_csv(sessions: sessionmaker[Session], kind: str) -> bytes:
+    with sessions() as session:
+        return export_archive(session, kind, "csv", SYSTEM)
 
 
 def csv_bytes(*lines: str, bom: bool = False) -> bytes:
@@ -152,6 +157,59 @@ def test_import_from_a_path_takes_the_format_from_the_extension(
     with sessions() as session:
         area = session.scalars(select(TransformerArea).where(TransformerArea.code == "TQ-C")).one()
     assert (area.capacity_kva, area.address) == (630, "")
+
+
+def _kinds(sessions: sessionmaker[Session]) -> dict[str, str]:
+    with sessions() as session:
+        return {
+            code: kind for code, kind in session.execute(select(TransformerArea.code, TransformerArea.kind))
+        }
+
+
+def test_transformer_area_kind_in_both_spellings(sessions: sessionmaker[Session]) -> None:
+    data = csv_bytes(
+        AREA_HEADER + ",kind",
+        "TQ-C,城关3号台区,S010101,F101,400,public",
+        "ZB-D,东县机械厂专变,S010101,F101,630,dedicated",
+        "TQ-E,城关5号台区,S010101,F101,315,公变",
+        "ZB-F,河口砖厂专变,S010102,F102,800,专变",
+        "TQ-G,城关7号台区,S010101,F101,200,",  # empty: a public 台区
+        "TQ-A2,城关2号台区,S010101,F101,315,公变",  # stored dedicated, now public
+    )
+    report = run(sessions, "transformer-areas", data)
+    assert report.errors == []
+    assert (report.inserted, report.updated, report.unchanged) == (5, 1, 0)
+    assert _kinds(sessions) == {
+        "TQ-A": "public",
+        "TQ-A2": "public",
+        "TQ-B": "public",
+        "TQ-C": "public",
+        "ZB-D": "dedicated",
+        "TQ-E": "public",
+        "ZB-F": "dedicated",
+        "TQ-G": "public",
+    }
+    # the export writes the values; importing it back changes nothing
+    exported = export_archive_csv(sessions, "transformer-areas")
+    assert "ZB-F,河口砖厂专变,S010102,F102,800,,dedicated" in exported.decode("utf-8-sig").split("\r\n")
+    again = run(sessions, "transformer-areas", exported)
+    assert (again.ok, again.inserted, again.updated, again.unchanged) == (True, 0, 0, 8)
+
+
+def test_xlsx_kind_and_a_file_without_the_column_keeps_the_stored_kind(
+    sessions: sessionmaker[Session],
+) -> None:
+    data = xlsx_bytes(
+        [*AREA_HEADER.split(","), "kind"], ["ZB-H", "城关砖厂专变", "S010101", "F101", 400, "专变"]
+    )
+    assert run(sessions, "transformer-areas", data, "xlsx").inserted == 1
+    renamed = csv_bytes(
+        AREA_HEADER, "TQ-A2,城关2号配变,S010101,F101,315", "TQ-I,城关9号台区,S010101,F101,100"
+    )
+    report = run(sessions, "transformer-areas", renamed)
+    assert (report.inserted, report.updated) == (1, 1)
+    kinds = _kinds(sessions)
+    assert (kinds["ZB-H"], kinds["TQ-A2"], kinds["TQ-I"]) == ("dedicated", "dedicated", "public")
 
 
 def test_meter_multiplier_follows_ct_and_pt(sessions: sessionmaker[Session]) -> None:
@@ -353,6 +411,21 @@ def test_bad_transformer_area_rows(sessions: sessionmaker[Session]) -> None:
         (3, "capacity_kva", "must be at least 1, got 0"),
         (4, "capacity_kva", "expected a whole number, got '400.5'"),
     ]
+
+
+def test_bad_transformer_area_kind_imports_nothing(sessions: sessionmaker[Session]) -> None:
+    data = csv_bytes(
+        AREA_HEADER + ",kind",
+        "TQ-C,城关3号台区,S010101,F101,400,public",
+        "ZB-D,东县机械厂专变,S010101,F101,630,专用变",
+        "TQ-A,城关1号台区,S010101,F101,400,Public",
+    )
+    expected = "expected one of: public, dedicated, 公变, 专变"
+    assert rejected(sessions, "transformer-areas", data) == [
+        (3, "kind", f"unknown value '专用变'; {expected}"),
+        (4, "kind", f"unknown value 'Public'; {expected}"),
+    ]
+    assert set(_kinds(sessions)) == {"TQ-A", "TQ-A2", "TQ-B"}
 
 
 def test_bad_metering_point_references(sessions: sessionmaker[Session]) -> None:

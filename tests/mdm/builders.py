@@ -42,6 +42,7 @@ def meters(rows: Sequence[dict[str, Any]]) -> pa.Table:
             "feeder": None,
             "org": None,
             "terminal": None,
+            "tg_kind": None,
         }
         row.update(r)
         full.append(row)

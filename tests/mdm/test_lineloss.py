@@ -219,3 +219,77 @@ def test_sold_vs_purchased_per_feeder_and_org():
     assert (o2["purchased_kwh"], o2["status"], o2["missing_points"]) == (600.0, "not_computable", 1)
     o1 = got[("org", "O1")]
     assert (o1["purchased_kwh"], o1["sold_kwh"], o1["status"]) == (4200.0, 3600.0, "high_loss")
+
+
+# --- 专变 (dedicated 台区): not 台区 line-loss objects ---------------------------------------------------
+
+DEDICATED_FLEET = meters(
+    [
+        {"meter": meter_id(100), "role": "feeder", "multiplier": 1000.0, "feeder": "F1", "org": "O1"},
+        _m(1, "TG1", "supply", feeder="F1", org="O1", tg_kind="public"),
+        _m(2, "TG1", feeder="F1", org="O1", tg_kind="public"),
+        # a 专变 with a 考核 meter of its own on the low side: the kind decides, not the meters it has
+        _m(3, "ZB1", "supply", feeder="F1", org="O1", tg_kind="dedicated"),
+        _m(4, "ZB1", multiplier=100.0, feeder="F1", org="O1", tg_kind="dedicated"),
+        # a 专变 without any supply meter (the usual case)
+        _m(5, "ZB2", multiplier=100.0, feeder="F1", org="O1", tg_kind="dedicated"),
+    ]
+)  # fmt: skip
+
+
+def _dedicated_energy():
+    t = readings(
+        rows(meter_id(100), cumulative(0.0, [1.0] * 30)),  # 1.00 x 1000 = 1000 kWh a day, 30000 in June
+        rows(meter_id(1), cumulative(0.0, [100.0] * 30)),  # 3000
+        rows(meter_id(2), cumulative(0.0, [95.0] * 30)),  # 2850
+        rows(meter_id(3), cumulative(0.0, [500.0] * 30)),  # 15000 (low side of ZB1)
+        rows(meter_id(4), cumulative(0.0, [4.0] * 30)),  # 4.00 x 100 = 400 a day, 12000
+        rows(meter_id(5), cumulative(0.0, [5.0] * 30)),  # 5.00 x 100 = 500 a day, 15000
+    )
+    return daily_energy(build_grid(t, DEDICATED_FLEET, day(0), day(30)))
+
+
+def test_dedicated_areas_have_no_daily_line_loss():
+    rows_ = daily_line_loss(_dedicated_energy()).to_pylist()
+    assert {r["tg"] for r in rows_} == {"TG1"}
+    assert len(rows_) == 30
+    first = rows_[0]
+    assert (first["supply_kwh"], first["sold_kwh"], first["loss_kwh"], first["status"]) == (
+        100.0,
+        95.0,
+        5.0,
+        "qualified",
+    )
+    assert abnormal_tgs(daily_line_loss(_dedicated_energy())) == []
+
+
+def test_dedicated_areas_have_no_monthly_row_and_are_in_no_roll_up():
+    got = {(r["level"], r["unit"]): r for r in monthly_line_loss(_dedicated_energy(), "2024-06").to_pylist()}
+    assert sorted(got) == [("feeder", "F1"), ("org", "O1"), ("tg", "TG1")]
+    tg1 = got[("tg", "TG1")]
+    key = ("supply_kwh", "sold_kwh", "loss_kwh", "status", "tg_total", "tg_computable")
+    assert tuple(tg1[k] for k in key) == (3000.0, 2850.0, 150.0, "qualified", 1, 1)
+    # the feeder and the organisation are TG1 alone: ZB1's 15000 supplied / 12000 sold are left out
+    assert tuple(got[("feeder", "F1")][k] for k in key) == tuple(tg1[k] for k in key)
+    assert tuple(got[("org", "O1")][k] for k in key) == tuple(tg1[k] for k in key)
+    assert got[("org", "O1")]["loss_rate"] == pytest.approx(150 / 3000)
+
+
+def test_sold_vs_purchased_counts_dedicated_customers_as_sold():
+    got = {(r["level"], r["unit"]): r for r in sold_vs_purchased(_dedicated_energy(), "2024-06").to_pylist()}
+    # purchased 30000; sold = customers TG1 2850 + ZB1 12000 + ZB2 15000 = 29850 (supply meters are not sold)
+    for unit in (("feeder", "F1"), ("org", "O1")):
+        r = got[unit]
+        assert (r["purchased_kwh"], r["sold_kwh"], r["loss_kwh"], r["status"]) == (
+            30000.0,
+            29850.0,
+            150.0,
+            "ok",
+        )
+        assert r["loss_rate"] == pytest.approx(150 / 30000)
+
+
+def test_unknown_tg_kind_is_refused_naming_the_column():
+    bad = meters([_m(1, "TG1", "supply", tg_kind="private")])
+    with pytest.raises(MdmInputError, match=r"^meters\.tg_kind: unknown kind\(s\) \['private'\]"):
+        build_grid(readings(rows(meter_id(1), [0.0, 1.0])), bad, day(0), day(1))

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from gridcare.archives.asset_models import FeederMeter
 from gridcare.archives.demo import generate_demo
-from gridcare.archives.models import Feeder, Meter, MeteringPoint
+from gridcare.archives.models import Feeder, Meter, MeteringPoint, TransformerArea
 from gridcare.cli.simulate import archive_fleet
 from gridcare.config import Settings, load_settings
 from gridcare.mdm import tasks
@@ -120,5 +120,25 @@ def test_report_shows_purchased_over_sold_per_feeder_and_organisation(world: Wor
     top = min(orgs, key=len)
     assert orgs[top]["purchased_kwh"] == pytest.approx(sum(r["purchased_kwh"] for r in feeders))
     assert orgs[top]["sold_kwh"] == pytest.approx(sum(r["sold_kwh"] for r in feeders))
-    tg = [r for r in report.loss.to_pylist() if r["level"] == "tg" and r["unit"].startswith("TQ")]
-    assert tg and all(r["status"] == "qualified" for r in tg)
+    # 台区 line loss covers the public 台区 (公变, TQ...) only, every one of them qualified; the 专变 (ZB...)
+    # are no 台区 line-loss objects (their customers' energy is sold energy above)
+    with world.database.sessions() as session:
+        kinds = {
+            code: kind for code, kind in session.execute(select(TransformerArea.code, TransformerArea.kind))
+        }
+    assert any(code.startswith("ZB") for code in kinds)
+    public = sorted(code for code, kind in kinds.items() if kind == "public")
+    assert public == sorted(code for code in kinds if code.startswith("TQ"))
+    assert {code for code, kind in kinds.items() if kind == "dedicated"} == {
+        c for c in kinds if c.startswith("ZB")
+    }
+    tg = [r for r in report.loss.to_pylist() if r["level"] == "tg"]
+    assert sorted(r["unit"] for r in tg) == public
+    assert all(r["status"] == "qualified" for r in tg)
+    assert orgs_loss_total(report) == len(public)
+
+
+def orgs_loss_total(report: tasks.LineLossReport) -> int:
+    """台区 covered by the line loss of the top organisation (the company)."""
+    orgs = [r for r in report.loss.to_pylist() if r["level"] == "org"]
+    return int(min(orgs, key=lambda r: len(r["unit"]))["tg_total"])

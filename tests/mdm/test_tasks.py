@@ -82,6 +82,7 @@ def test_meter_archive_from_the_database(world: tuple[Settings, Database]) -> No
         "feeder": "F101",
         "org": "S010101",
         "terminal": "3301-00001",
+        "tg_kind": "public",
         "customer_no": None,
         "org_path": "/1/2/3/",
     }

@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from gridcare.archives.models import (
+    AreaKind,
     Channel,
     Customer,
     CustomerClass,
@@ -184,4 +185,90 @@ def add_supply_points(session: Session) -> None:
                 valid_from=date(2020, 1, 1),
             )
         )
+    session.flush()
+
+
+DEDICATED_AREA = 3
+DEDICATED_CODE = "ZB-A1"
+DEDICATED_CUSTOMER = "0000000005"
+DEDICATED_METER = "201000000005"
+"""The 专变 of station A: 台区 id, code, its customer's number and its meter's address."""
+DEDICATED_MULTIPLIER = 600
+"""CT 30/5 x PT 10000/100 of the 专变's 10 kV metering."""
+
+
+def add_dedicated_area(session: Session) -> None:
+    """专变 ZB-A1 (kind dedicated, 630 kVA) of station A on feeder F101: the large industrial customer
+    0000000005 (东县机械厂, 10 kV, 630 kVA) measured on the high side by the CT/PT meter 201000000005 (x600),
+    read by the 专变终端 3301-00003 (Pn 1). No supply (总表) point: a 专变 has none."""
+    session.add(
+        TransformerArea(
+            id=DEDICATED_AREA,
+            code=DEDICATED_CODE,
+            name="东县机械厂专变",
+            feeder_id=1,
+            org_id=STATION_A,
+            capacity_kva=630,
+            kind=AreaKind.DEDICATED.value,
+        )
+    )
+    session.flush()
+    session.add(
+        Terminal(
+            id=3,
+            area_code="3301",
+            terminal_number=3,
+            terminal_type=TerminalType.LARGE_CUSTOMER,
+            channel=Channel.LTE,
+            org_id=STATION_A,
+            transformer_area_id=DEDICATED_AREA,
+        )
+    )
+    session.add(
+        Customer(
+            id=5,
+            customer_no=DEDICATED_CUSTOMER,
+            name="东县机械厂",
+            id_number="91330100MA27XXXX1K",
+            phone="057188880000",
+            address="浙江省杭州市东县工业园区8号",
+            customer_class=CustomerClass.LARGE_INDUSTRIAL,
+            voltage_level=VoltageLevel.KV10,
+            contracted_capacity_kva=Decimal("630.00"),
+            billing_group="B01-LI",
+            tariff_code="LI-2024",
+            org_id=STATION_A,
+            opened_on=date(2020, 1, 1),
+        )
+    )
+    session.add(
+        Meter(
+            id=7,
+            address=DEDICATED_METER,
+            meter_type=MeterType.THREE_PHASE_CT,
+            phases=3,
+            rated_voltage="3x57.7/100V",
+            rated_current="1.5(6)A",
+            ct_ratio="30/5",
+            pt_ratio="10000/100",
+            multiplier=DEDICATED_MULTIPLIER,
+            accuracy_class="0.5S",
+            org_id=STATION_A,
+            status=MeterStatus.INSTALLED,
+            install_date=date(2020, 1, 1),
+        )
+    )
+    session.flush()
+    session.add(
+        MeteringPoint(
+            code="MP0005",
+            purpose=PointPurpose.BILLING,
+            customer_id=5,
+            meter_id=7,
+            transformer_area_id=DEDICATED_AREA,
+            terminal_id=3,
+            point_number=1,
+            valid_from=date(2020, 1, 1),
+        )
+    )
     session.flush()

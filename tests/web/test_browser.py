@@ -19,13 +19,13 @@ import pyotp
 import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from gridcare.acquisition import store
 from gridcare.acquisition.models import DeviceJob, JobState
 from gridcare.api.app import create_app
 from gridcare.archives.demo import generate_demo
-from gridcare.archives.models import Customer, MeteringPoint, Organisation, OrgLevel
+from gridcare.archives.models import Customer, MeteringPoint, Organisation, OrgLevel, TransformerArea
 from gridcare.config import Settings, load_settings
 from gridcare.security import risk
 from gridcare.storage.database import Database, open_database
@@ -143,6 +143,14 @@ CHART_POINTS = """el => {
 }"""
 
 
+CHART_TOTAL = """el => {
+  const chart = echarts.getInstanceByDom(el);
+  if (!chart) return -1;
+  return chart.getOption().series[0].data.reduce(
+    (sum, v) => sum + (v !== null && typeof v === 'object' ? v.value : (v || 0)), 0);
+}"""
+
+
 def test_login_with_password_and_totp_then_dashboard_charts_have_data(page: Page, site: Site) -> None:
     manager = site.account("web-manager", "manager", "3505")
     login(page, manager, "000000" if pyotp.TOTP(manager.totp_secret or "").now() != "000000" else "111111")
@@ -157,8 +165,18 @@ def test_login_with_password_and_totp_then_dashboard_charts_have_data(page: Page
     assert trend_points == 30, "one success rate per day of the last 30 freeze days"
     loss_bins = page.eval_on_selector("#chart-line-loss", CHART_POINTS)
     assert loss_bins > 0
-    # the demo's dedicated transformers (专变) have no supply meter: the panel says why
-    assert page.inner_text("#line-loss-not-computable-why").startswith("(无台区总表 ")
+    # the distribution covers the demo's public 台区 (公变) only: its 专变 (dedicated transformers, no supply
+    # meter) are no 台区 line-loss objects, so nothing is "not computable" (无台区总表) any more
+    with site.database.sessions() as session:
+        public = session.scalar(
+            select(func.count()).select_from(TransformerArea).where(TransformerArea.kind == "public")
+        )
+        dedicated = session.scalar(
+            select(func.count()).select_from(TransformerArea).where(TransformerArea.kind == "dedicated")
+        )
+    assert public and dedicated
+    assert page.eval_on_selector("#chart-line-loss", CHART_TOTAL) == public
+    assert page.locator("#line-loss-not-computable").count() == 0
     # today's success rate: every point but those of the one offline terminal
     due, failed = site.world.points_due, site.world.failed_today
     assert page.inner_text("#kpi-collection").startswith(f"{100 * (due - failed) / due:.2f}")

@@ -69,6 +69,8 @@ def test_dashboard_figures_of_today(console: Console) -> None:
     assert text_of(html, "alert-counts") == "登录失败过多 1 终端异常报文 1"
     assert 'data-src="/api/v1/console/collection-trend?days=30"' in html
     assert has_id(html, "chart-line-loss") and not has_id(html, "line-loss-empty")
+    # TQ-B's points, read through the offline terminal, missed today's freeze that closes yesterday
+    assert text_of(html, "line-loss-not-computable-why") == "(总表缺数 1)"
 
 
 def test_chart_data_of_the_console_api(console: Console) -> None:

@@ -9,6 +9,7 @@ from typing import Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from gridcare.archives.models import (
+    AreaKind,
     Channel,
     CustomerClass,
     CustomerStatus,
@@ -87,6 +88,7 @@ class TransformerAreaOut(BaseModel):
     org_id: int
     capacity_kva: int
     address: str
+    kind: AreaKind = Field(description="台区类型: public 公变 (台区 line loss applies) | dedicated 专变")
 
 
 class TerminalOut(BaseModel):

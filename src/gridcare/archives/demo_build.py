@@ -9,11 +9,13 @@ Shape of the utility:
 
 * organisations: company -> county companies (up to 12) -> supply stations (about one per 3,500 customers);
 * per county 110/35 kV substations, per station 10 kV feeders (about 25 台区 each);
-* public 台区 (公变, code ``TQ...``) of 50-300 customers (most 80-200), each with a standard transformer sized
-  to its customers' contracted capacity, a supply (总表) metering point with a three-phase CT meter in its
-  own box, meter boxes of 1-12 meters and one concentrator (Pn 1 = supply point, Pn 2.. = customers);
-* each large industrial customer has its own dedicated transformer area (专变, code ``ZB...``) on a feeder,
-  with a 10 kV CT/PT meter and one large-customer terminal (专变终端, Pn 1), and no supply point;
+* public 台区 (公变, kind ``public``, code ``TQ...``) of 50-300 customers (most 80-200), each with a standard
+  transformer sized to its customers' contracted capacity, a supply (总表) metering point with a three-phase
+  CT meter in its own box, meter boxes of 1-12 meters and one concentrator (Pn 1 = supply point, Pn 2.. =
+  customers);
+* each large industrial customer has its own dedicated transformer area (专变, kind ``dedicated``, code
+  ``ZB...``) on a feeder, with a 10 kV CT/PT meter and one large-customer terminal (专变终端, Pn 1), and no
+  supply point (no 台区 line loss: its losses are the 变损 billed to the customer);
 * each feeder has a head meter (线路关口表: 10 kV CT/PT meter, row of ``feeder_meters``, no metering point).
 """
 

@@ -164,6 +164,7 @@ def areas_and_boxes(org: OrgFacts, plan: Plan, data: DemoData) -> None:
                 np.int64
             ),
             "address": addresses,
+            "kind": ["public"] * n_areas + ["dedicated"] * n_li,  # 公变 TQ..., 专变 ZB...
         },
     )
     # boxes: per public 台区 the supply (JP cabinet) box, then the customer boxes; then one per 专变

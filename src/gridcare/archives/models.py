@@ -98,6 +98,13 @@ class Channel(StrEnum):
     PLC = "plc"
 
 
+class AreaKind(StrEnum):
+    """Kind of a 台区 (台区类型)."""
+
+    PUBLIC = "public"  # 公变: public distribution transformer, many LV customers, 台区总表, 台区 line loss
+    DEDICATED = "dedicated"  # 专变: one customer's own transformer; its loss is the 变损 billed to it
+
+
 class PointPurpose(StrEnum):
     BILLING = "billing"  # 客户计费点
     SUPPLY = "supply"  # 台区考核总表
@@ -146,11 +153,20 @@ class Feeder(Base):
 
 
 class TransformerArea(Base):
-    """台区: the low-voltage area behind one distribution transformer. Its supply (总表) meter is the
-    metering point with purpose ``supply``."""
+    """台区: the low-voltage area behind one distribution transformer.
+
+    ``kind`` (:class:`AreaKind`) tells a 公变台区 (``public``: a public distribution transformer feeding many
+    low-voltage customers; its supply (总表) meter is the metering point with purpose ``supply`` and 台区
+    line loss is computed for it) from a 专变 (``dedicated``: a transformer owned by one large customer; no
+    台区总表, no 台区 line loss — its losses are the 变损 billed to that customer, and feeder sold vs
+    purchased counts its energy as sold).
+    """
 
     __tablename__ = "transformer_areas"
-    __table_args__ = (CheckConstraint("capacity_kva > 0", name="capacity_positive"),)
+    __table_args__ = (
+        CheckConstraint("capacity_kva > 0", name="capacity_positive"),
+        CheckConstraint("kind IN ('public', 'dedicated')", name="kind_allowed"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
@@ -159,6 +175,12 @@ class TransformerArea(Base):
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     capacity_kva: Mapped[int] = mapped_column(Integer, doc="transformer rated capacity [kVA]")
     address: Mapped[str] = mapped_column(String(200), default="")
+    kind: Mapped[str] = mapped_column(
+        String(16),
+        default=AreaKind.PUBLIC.value,
+        server_default=AreaKind.PUBLIC.value,
+        doc="台区类型: public 公变 | dedicated 专变 (:class:`AreaKind`)",
+    )
 
 
 class MeterBox(Base):

@@ -10,6 +10,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from gridcare.archives.models import (
+    AreaKind,
     Customer,
     CustomerClass,
     Meter,
@@ -39,12 +40,14 @@ class Page(Generic[T]):
 
 @dataclass(frozen=True)
 class ArchiveFilter:
-    """Common filters of archive lists. ``org_id`` includes the whole subtree below it."""
+    """Common filters of archive lists. ``org_id`` includes the whole subtree below it; ``area_kind``
+    (public 公变 / dedicated 专变) applies to 台区 lists."""
 
     org_id: int | None = None
     transformer_area_id: int | None = None
     customer_class: CustomerClass | None = None
     q: str | None = None
+    area_kind: AreaKind | None = None
 
 
 def paginate(session: Session, stmt: Select[Any], page: int, page_size: int) -> Page[Any]:
@@ -145,7 +148,7 @@ def get_meter(session: Session, principal: Principal, address: str) -> Meter:
 def list_transformer_areas(
     session: Session, principal: Principal, flt: ArchiveFilter, page: int = 1, page_size: int = 50
 ) -> Page[TransformerArea]:
-    """台区 in scope; ``q`` matches a code prefix or a name fragment."""
+    """台区 in scope; ``q`` matches a code prefix or a name fragment; ``area_kind`` keeps one kind."""
     stmt = (
         select(TransformerArea)
         .where(scoped(TransformerArea.org_id, principal))
@@ -155,6 +158,8 @@ def list_transformer_areas(
         stmt = stmt.where(subtree(TransformerArea.org_id, _org_path(session, flt.org_id)))
     if flt.q:
         stmt = stmt.where(or_(TransformerArea.code.startswith(flt.q), TransformerArea.name.contains(flt.q)))
+    if flt.area_kind is not None:
+        stmt = stmt.where(TransformerArea.kind == flt.area_kind.value)
     return paginate(session, stmt, page, page_size)
 
 

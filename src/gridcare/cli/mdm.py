@@ -10,6 +10,9 @@
 - ``gridcare lineloss show --tg CODE --date D``: one 台区's supply curve, meters and, when a day is not
   qualified, the loss-cause hints.
 
+台区 line loss covers the public 台区 (公变); a 专变 (dedicated transformer) is left out of it, and
+``lineloss show`` of a 专变 says so and exits with code 2.
+
 Commands act for the whole company (the operator at the server's shell). ``--json`` prints JSON instead of
 tables. Bad input prints ``错误 error: --option: reason`` on stderr, exits with code 2 and changes nothing.
 """
@@ -62,6 +65,7 @@ _OPTIONS = {
     "history_days": "--history-days",
     "first": "--from",
     "days": "--days",
+    "tg": "--tg",
 }
 STATUS_ZH = {
     "qualified": "合格",
@@ -287,7 +291,8 @@ def lineloss_compute(
     data_dir: DataDirOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Daily line loss of every 台区 for business day DATE (closed by the freeze at 00:00 on DATE + 1)."""
+    """Daily line loss of every public 台区 (公变) for business day DATE (closed by the freeze at 00:00 on
+    DATE + 1); 专变 (dedicated transformers) have no 台区 line loss."""
     settings = settings_from(data_dir, config)
     database = open_secured(settings)
     try:

@@ -38,7 +38,8 @@ Money is not energy: bills convert energy to Decimal at the bill line (billing r
 
 Meter archive (``METERS_SCHEMA``), joined in by position (:class:`Fleet`): meter, multiplier (CT x PT),
 customer_class, capacity_kva, forward_only, tg (台区 code), role ("customer" | "supply" = 台区总表 |
-"feeder" = 线路关口表), rollover_kwh (default 999999.99), feeder, org, terminal.
+"feeder" = 线路关口表), rollover_kwh (default 999999.99), feeder, org, terminal, tg_kind ("public" 公变 |
+"dedicated" 专变; a 专变 is not a 台区 line-loss object, see :mod:`gridcare.mdm.lineloss`).
 
 Versions: nothing is overwritten. :func:`latest_valid` picks per key an actual/edited row over any estimate,
 then the highest version (so an edit, made as version max + 1, corrects an actual); conflicting ties are

@@ -12,6 +12,8 @@ from gridcare.mdm.schema import (
     DEFAULT_ROLLOVER_KWH,
     ROLE_CUSTOMER,
     ROLES,
+    TG_DEDICATED,
+    TG_KINDS,
     MdmInputError,
     floats,
     plain,
@@ -48,7 +50,8 @@ class Fleet:
     Attributes are numpy arrays of length ``n``: ``multiplier`` (CT x PT ratio), ``capacity_kva`` (NaN when
     unknown), ``forward_only``, ``rollover_kwh`` (largest register value before it wraps), ``role`` (index
     into :data:`~gridcare.mdm.schema.ROLES`), and dictionary codes (-1 = none) for ``customer_class``, ``tg``
-    (台区), ``feeder``, ``org`` and ``terminal`` with their label lists.
+    (台区), ``feeder``, ``org`` and ``terminal`` with their label lists. ``tg_dedicated`` (one per label of
+    ``tgs``) marks the 专变: 台区 whose meters' ``tg_kind`` is "dedicated".
     """
 
     table: pa.Table
@@ -68,6 +71,7 @@ class Fleet:
     orgs: list[str]
     terminal_idx: np.ndarray
     terminals: list[str]
+    tg_dedicated: np.ndarray
 
     @property
     def n(self) -> int:
@@ -83,7 +87,7 @@ class Fleet:
         """Build from an archive table (columns of :data:`~gridcare.mdm.schema.METERS_SCHEMA`).
 
         Raises MdmInputError for a missing ``meter`` column, addresses that are not 12 digits, duplicate
-        addresses, unknown roles, or multipliers / rollover limits that are not positive.
+        addresses, unknown roles or 台区 kinds, or multipliers / rollover limits that are not positive.
         """
         require_columns(meters, ["meter"], "meters")
         col = plain(meters.column("meter"))
@@ -139,6 +143,17 @@ class Fleet:
         feeder_idx, feeders = codes("feeder")
         org_idx, orgs = codes("org")
         terminal_idx, terminals = codes("terminal")
+        tg_dedicated = np.zeros(len(tgs), bool)
+        if "tg_kind" in table.column_names:
+            kidx, klabels = _codes(table.column("tg_kind"))
+            unknown = sorted(set(klabels) - set(TG_KINDS))
+            if unknown:
+                raise MdmInputError(
+                    f"meters.tg_kind: unknown kind(s) {unknown}; expected one of {list(TG_KINDS)}"
+                )
+            if TG_DEDICATED in klabels:
+                ded = (kidx == klabels.index(TG_DEDICATED)) & (tg_idx >= 0)
+                tg_dedicated[tg_idx[ded]] = True
         return cls(
             table=table,
             keys=keys,
@@ -157,6 +172,7 @@ class Fleet:
             orgs=orgs,
             terminal_idx=terminal_idx,
             terminals=terminals,
+            tg_dedicated=tg_dedicated,
         )
 
     def lookup(self, column: pa.ChunkedArray | pa.Array) -> np.ndarray:

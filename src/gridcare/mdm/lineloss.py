@@ -9,6 +9,11 @@ For a 台区 (``tg``) and a period: supply = energy of its ``supply`` meter(s); 
 - ``negative`` (rate < 0), ``low`` (0 <= rate < ``qualified_min``, only when that is above 0),
   ``qualified`` (``qualified_min`` <= rate <= ``qualified_max``), ``high`` (rate > ``qualified_max``).
 
+Only public 台区 (公变) are 台区 line-loss objects: a 专变 (``tg_kind`` "dedicated" in the archive, a
+transformer owned by one customer) has no 台区 line loss — no row in the daily and monthly tables and no part
+in the feeder and organisation roll-ups (its losses are the 变损 billed to the customer). Sold vs purchased is
+per meter role and keeps a 专变 customer's energy as sold.
+
 A day's energy must be a single-day interval; a month's is the sum of the intervals that close in the month
 when they cover exactly the month (a gap inside the month is fine, one crossing its start is not).
 Feeder and organisation loss aggregate the computable 台区's energies first, then take the rate.
@@ -24,6 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from gridcare.mdm.fleet import Fleet
 from gridcare.mdm.registers import DailyEnergy
 from gridcare.mdm.schema import (
     ROLE_CUSTOMER,
@@ -126,18 +132,32 @@ def _tg_sums(
     return supply, sold, n_supply, supply_miss, n_cust, cust_miss
 
 
+def _public_tgs(fleet: Fleet) -> np.ndarray | None:
+    """Label positions of the public 台区, or None when every 台区 is public (nothing to leave out)."""
+    if not fleet.tg_dedicated.any():
+        return None
+    return np.flatnonzero(~fleet.tg_dedicated)
+
+
 def daily_line_loss(energy: DailyEnergy, config: LineLossConfig = DEFAULT_LINE_LOSS) -> pa.Table:
-    """One row per (tg, day) of ``energy``: tg, day, supply_kwh, sold_kwh, loss_kwh, loss_rate, status,
-    reason, customers, missing_points. Rows are ordered by tg (label order of the archive), then day."""
+    """One row per (public tg, day) of ``energy``: tg, day, supply_kwh, sold_kwh, loss_kwh, loss_rate, status,
+    reason, customers, missing_points. Rows are ordered by tg (label order of the archive), then day.
+    专变 (dedicated 台区) have no rows."""
     values = energy.single_day()
     supply, sold, n_supply, s_miss, n_cust, c_miss = _tg_sums(energy, values)
+    labels = pa.array(energy.fleet.tgs, pa.string())
+    public = _public_tgs(energy.fleet)
+    if public is not None:  # 专变 are not 台区 line-loss objects
+        supply, sold, n_supply = supply[public], sold[public], n_supply[public]
+        s_miss, n_cust, c_miss = s_miss[public], n_cust[public], c_miss[public]
+        labels = labels.take(pa.array(public, pa.int64()))
     n_tg, n_days = supply.shape
     ns = np.broadcast_to(n_supply[:, None], supply.shape)
     loss, rate, status, reason, ok = _classify(supply, sold, ns, s_miss, c_miss, config)
     tg_i, d_i = np.indices((n_tg, n_days)).reshape(2, -1)
     return pa.table(
         {
-            "tg": pa.array(energy.fleet.tgs, pa.string()).take(pa.array(tg_i)),
+            "tg": labels.take(pa.array(tg_i, pa.int64())),
             "day": dates(energy.first_day + d_i),
             "supply_kwh": pa.array(np.where(s_miss > 0, np.nan, supply).ravel(), from_pandas=True),
             "sold_kwh": pa.array(np.where(c_miss > 0, np.nan, sold).ravel(), from_pandas=True),
@@ -229,7 +249,8 @@ def monthly_line_loss(
     Columns: level, unit, month, supply_kwh, sold_kwh, loss_kwh, loss_rate, status, tg_total,
     tg_computable, missing_points. A 台区's feeder and organisation are those of its supply meter. For a
     feeder or organisation the energies of its computable 台区 are summed, then the rate is taken;
-    ``tg_total``/``tg_computable`` say how many 台区 that covered.
+    ``tg_total``/``tg_computable`` say how many 台区 that covered. 专变 (dedicated 台区) have no row and
+    are in no roll-up.
     """
     fleet = energy.fleet
     _, _, label = _month_bounds(month)
@@ -239,27 +260,31 @@ def monthly_line_loss(
     loss, rate, status, _, ok = _classify(supply, sold, n_supply, s_miss, c_miss, config)
     n_tg = len(fleet.tgs)
     missing = s_miss + c_miss
+    rows = np.flatnonzero(~fleet.tg_dedicated)
+    n_rows = rows.size
     tg_table = pa.table(
         {
-            "level": pa.array(["tg"] * n_tg, pa.string()),
-            "unit": pa.array(fleet.tgs, pa.string()),
-            "month": pa.array([label] * n_tg, pa.string()),
-            "supply_kwh": pa.array(np.where(s_miss > 0, np.nan, supply), from_pandas=True),
-            "sold_kwh": pa.array(np.where(c_miss > 0, np.nan, sold), from_pandas=True),
-            "loss_kwh": pa.array(loss, from_pandas=True),
-            "loss_rate": pa.array(rate, from_pandas=True),
-            "status": pa.array(status, pa.string()),
-            "tg_total": pa.array(np.ones(n_tg, np.int32)),
-            "tg_computable": pa.array(ok.astype(np.int32)),
-            "missing_points": pa.array(missing.astype(np.int32)),
+            "level": pa.array(["tg"] * n_rows, pa.string()),
+            "unit": pa.array(fleet.tgs, pa.string()).take(pa.array(rows, pa.int64())),
+            "month": pa.array([label] * n_rows, pa.string()),
+            "supply_kwh": pa.array(np.where(s_miss > 0, np.nan, supply)[rows], from_pandas=True),
+            "sold_kwh": pa.array(np.where(c_miss > 0, np.nan, sold)[rows], from_pandas=True),
+            "loss_kwh": pa.array(loss[rows], from_pandas=True),
+            "loss_rate": pa.array(rate[rows], from_pandas=True),
+            "status": pa.array(status[rows], pa.string()),
+            "tg_total": pa.array(np.ones(n_rows, np.int32)),
+            "tg_computable": pa.array(ok[rows].astype(np.int32)),
+            "missing_points": pa.array(missing[rows].astype(np.int32)),
         }
     )
-    # feeder / org of each tg: from its (first) supply meter
+    # feeder / org of each public tg: from its (first) supply meter; a 专变 rolls up nowhere
     tg_feeder = np.full(n_tg, -1, np.int64)
     tg_org = np.full(n_tg, -1, np.int64)
     sup = np.flatnonzero((fleet.role == _SUPPLY) & (fleet.tg_idx >= 0))[::-1]
     tg_feeder[fleet.tg_idx[sup]] = fleet.feeder_idx[sup]
     tg_org[fleet.tg_idx[sup]] = fleet.org_idx[sup]
+    tg_feeder[fleet.tg_dedicated] = -1
+    tg_org[fleet.tg_dedicated] = -1
     parts = [tg_table]
     parts.append(_roll_up("feeder", label, tg_feeder, fleet.feeders, supply, sold, ok, missing, config))
     parts.append(_roll_up("org", label, tg_org, fleet.orgs, supply, sold, ok, missing, config))

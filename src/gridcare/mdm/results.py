@@ -4,6 +4,10 @@ Used by the API and the console: data quality of a day (VEE flags), the 台区 l
 台区's drill-down (daily supply curve, its customers' energies). A result row is visible when its ``org`` (the
 organisation of the meter's 台区) is in scope; flags of meters outside the archive only to principals that see
 the whole company. A 台区 outside the scope is reported as not found, like a missing one.
+
+Only public 台区 (公变) have 台区 line loss: the ranking leaves 专变 (dedicated 台区) out, also from results
+stored before the archive said which 台区 are 专变, and a 专变's drill-down raises
+:class:`LineLossNotApplicable`.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gridcare.archives import queries
-from gridcare.archives.models import Customer, Meter, MeteringPoint, TransformerArea
+from gridcare.archives.models import AreaKind, Customer, Meter, MeteringPoint, TransformerArea
 from gridcare.archives.scope import scoped
 from gridcare.config import Settings
 from gridcare.mdm.fleet import Fleet
@@ -47,6 +51,46 @@ REASON_LABELS = {
     "supply_zero": "供电量为零 no supply",
 }
 MAX_PAGE_SIZE = 500
+
+
+class LineLossNotApplicable(MdmInputError):
+    """台区 line loss asked of a 专变 (a dedicated 台区): it is not a 台区 line-loss object.
+
+    ``reason`` is the message without the field; the message names the field ``tg``.
+    """
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        self.reason = (
+            f"{code} 为专变，不适用台区线损（专变的损耗是向该客户计收的变损） — {code} is a dedicated "
+            "transformer (专变): 台区 line loss does not apply (its losses are the transformer loss billed "
+            "to its customer)"
+        )
+        super().__init__(f"tg: {self.reason}")
+
+
+def line_loss_area(session: Session, principal: Principal, code: str) -> TransformerArea:
+    """The public 台区 ``code``: NotFound when unknown or outside the scope, :class:`LineLossNotApplicable`
+    for a 专变."""
+    area = queries.get_transformer_area(session, principal, code)
+    if area.kind == AreaKind.DEDICATED:
+        raise LineLossNotApplicable(area.code)
+    return area
+
+
+def dedicated_codes(session: Session) -> list[str]:
+    """Codes of every 专变 (dedicated 台区) in the archive."""
+    stmt = select(TransformerArea.code).where(TransformerArea.kind == AreaKind.DEDICATED.value)
+    return list(session.scalars(stmt.order_by(TransformerArea.code)))
+
+
+def without_dedicated(session: Session, table: pa.Table) -> pa.Table:
+    """Rows of a line-loss table (column ``tg``) that are not of a 专变."""
+    codes = dedicated_codes(session)
+    if not codes or table.num_rows == 0:
+        return table
+    dedicated = pc.fill_null(pc.is_in(table["tg"], value_set=pa.array(codes, pa.string())), False)
+    return table.filter(pc.invert(dedicated))
 
 
 def _finite(x: Any) -> Any:
@@ -177,7 +221,7 @@ def rank_line_loss(table: pa.Table) -> pa.Table:
 def line_loss_ranking(
     session: Session, settings: Settings, principal: Principal, day: date, *, status: str | None = None
 ) -> dict[str, Any]:
-    """The 台区 line loss of business day ``day``, worst first, with counts per class."""
+    """The 台区 line loss of business day ``day``, worst first, with counts per class (public 台区 only)."""
     if status is not None and status not in STATUS_ORDER:
         raise MdmInputError(f"status: expected one of {', '.join(STATUS_ORDER)}, got {status!r}")
     lake = MdmLake(settings.lake_dir)
@@ -185,7 +229,8 @@ def line_loss_ranking(
     table = lake.results(lake.lineloss, KIND_LINELOSS, day)
     if table is None:
         return {"day": day, "run": None, "by_status": {}, "items": []}
-    table = rank_line_loss(scoped_rows(table, orgs_in_scope(session, principal)))
+    table = scoped_rows(without_dedicated(session, table), orgs_in_scope(session, principal))
+    table = rank_line_loss(table)
     by_status = column_counts(table, "status")
     if status is not None:
         table = table.filter(pc.equal(table["status"], status))
@@ -208,11 +253,11 @@ def tg_detail(
 ) -> dict[str, Any]:
     """A 台区's daily supply curve over the ``days`` ending on ``day`` and its meters' energies on ``day``.
 
-    NotFound when the 台区 is unknown or outside the scope.
+    NotFound when the 台区 is unknown or outside the scope, :class:`LineLossNotApplicable` for a 专变.
     """
     if not 1 <= days <= 366:
         raise MdmInputError(f"days: must be between 1 and 366, got {days}")
-    area = queries.get_transformer_area(session, principal, code)
+    area = line_loss_area(session, principal, code)
     lake = MdmLake(settings.lake_dir)
     curve = lake.results_range(lake.lineloss, KIND_LINELOSS, day - timedelta(days=days - 1), day)
     curve = curve.filter(pc.equal(curve["tg"], code))
@@ -266,10 +311,11 @@ def tg_hints(
     Other 台区's supply curves (for the relation check) are those in scope.
 
     Rows: hint, label, meter, customer_no, score, detail; strongest first within a hint.
+    :class:`LineLossNotApplicable` for a 专变.
     """
     if not 1 <= days <= 366:
         raise MdmInputError(f"days: must be between 1 and 366, got {days}")
-    area = queries.get_transformer_area(session, principal, code)
+    area = line_loss_area(session, principal, code)
     lake = MdmLake(settings.lake_dir)
     first = day - timedelta(days=days - 1)
     rows = lake.results_range(lake.energy, KIND_LINELOSS, first, day)

@@ -51,6 +51,14 @@ ROLE_FEEDER: Final = "feeder"
 """Feeder head (gateway) meter, 线路关口表."""
 ROLES: Final = (ROLE_CUSTOMER, ROLE_SUPPLY, ROLE_FEEDER)
 
+# --- kinds of 台区 (the archive's transformer_areas.kind) ----------------------------------------------
+TG_PUBLIC: Final = "public"
+"""公变台区: a public distribution transformer with a supply meter; 台区 line loss applies."""
+TG_DEDICATED: Final = "dedicated"
+"""专变: one customer's own transformer; not a 台区 line-loss object (its losses are the 变损 billed to the
+customer, and its customer meter still counts as sold energy in feeder sold vs purchased)."""
+TG_KINDS: Final = (TG_PUBLIC, TG_DEDICATED)
+
 DEFAULT_ROLLOVER_KWH: Final = 999999.99
 REGISTER_RESOLUTION_KWH: Final = 0.01
 """Registers show two decimals; every register and register advance is rounded to this [kWh]."""
@@ -92,9 +100,11 @@ METERS_SCHEMA: Final = pa.schema(
         pa.field("feeder", pa.string()),
         pa.field("org", pa.string()),
         pa.field("terminal", pa.string()),
+        pa.field("tg_kind", pa.string()),
     ]
 )
-"""Per-meter archive attributes; only ``meter`` is required, the rest have defaults (see Fleet)."""
+"""Per-meter archive attributes; only ``meter`` is required, the rest have defaults (see Fleet).
+``tg_kind`` is the kind of the meter's 台区 (:data:`TG_PUBLIC` | :data:`TG_DEDICATED`; null = public)."""
 
 VEE_RESULT_SCHEMA: Final = pa.schema(
     [

@@ -96,8 +96,8 @@ def meter_archive(session: Session, on: date | None = None, *, until: date | Non
 
     Columns: :data:`METERS_SCHEMA` (tg = 台区 code, role supply/customer/feeder, feeder code, org =
     organisation code of the 台区, terminal "AAAA-NNNNN", capacity = the customer's contracted or the
-    transformer's capacity [kVA]) plus ``customer_no`` and ``org_path``. A meter in several valid points
-    keeps the one valid from latest.
+    transformer's capacity [kVA], tg_kind = the 台区's kind, public 公变 or dedicated 专变) plus
+    ``customer_no`` and ``org_path``. A meter in several valid points keeps the one valid from latest.
     """
     if until is not None and on is None:
         raise MdmInputError("on: a range of days needs its first day")
@@ -118,6 +118,7 @@ def meter_archive(session: Session, on: date | None = None, *, until: date | Non
             Organisation.path,
             Terminal.area_code,
             Terminal.terminal_number,
+            TransformerArea.kind,
         )
         .select_from(MeteringPoint)
         .join(Meter, Meter.id == MeteringPoint.meter_id)
@@ -130,10 +131,11 @@ def meter_archive(session: Session, on: date | None = None, *, until: date | Non
     )
     stmt = stmt.where(_valid(MeteringPoint, on, until))
     names = ("meter", "mult", "purpose", "cls", "cap", "customer_no", "tg", "tg_cap", "feeder", "org", "path",
-             "area", "number")  # fmt: skip
+             "area", "number", "tg_kind")  # fmt: skip
     rows = session.execute(stmt).all()
     types = [pa.string(), pa.float64(), pa.string(), pa.string(), pa.float64(), pa.string(), pa.string(),
-             pa.float64(), pa.string(), pa.string(), pa.string(), pa.string(), pa.int64()]  # fmt: skip
+             pa.float64(), pa.string(), pa.string(), pa.string(), pa.string(), pa.int64(),
+             pa.string()]  # fmt: skip
     raw = pa.table(
         [pa.array(list(col), t) for col, t in zip(zip(*rows, strict=True), types, strict=True)]
         if rows
@@ -161,6 +163,7 @@ def meter_archive(session: Session, on: date | None = None, *, until: date | Non
         "feeder": raw["feeder"],
         "org": raw["org"],
         "terminal": terminal,
+        "tg_kind": raw["tg_kind"],
         "customer_no": raw["customer_no"],
         "org_path": raw["path"],
     }
@@ -224,6 +227,7 @@ def _feeder_heads(session: Session, on: date | None, until: date | None, schema:
             "feeder": pa.array(list(col[2]), pa.string()),
             "org": pa.array(list(col[3]), pa.string()),
             "terminal": pa.nulls(n, pa.string()),
+            "tg_kind": pa.nulls(n, pa.string()),
             "customer_no": pa.nulls(n, pa.string()),
             "org_path": pa.array(list(col[4]), pa.string()),
         },
@@ -537,7 +541,8 @@ def compute_line_loss(
     now: datetime | None = None,
     who: str = "mdm.lineloss",
 ) -> LineLossRun:
-    """Daily line loss of business day ``day`` (closed by the freeze of ``day + 1``) for every 台区.
+    """Daily line loss of business day ``day`` (closed by the freeze of ``day + 1``) for every public 台区
+    (公变; a 专变 is not a 台区 line-loss object). The meters' energies are stored for every meter.
 
     Energies come from actual and edited readings (estimates do not close intervals), read with
     :data:`LINE_LOSS_HISTORY_DAYS` of history so glitches and register resets are recognised.
@@ -552,8 +557,10 @@ def compute_line_loss(
         readings = lake.read_readings(first, last, dis=[DI_FWD_ACTIVE])
         grid = build_grid(readings, fleet, first, last)
         energy = _one_day(adjust_for_assets(session, lake, daily_energy(grid), grid), day)
-    daily = daily_line_loss(energy)
+    daily = daily_line_loss(energy)  # public 台区 only: a 专变 has no 台区 line loss
     feeder, org = _tg_attributes(fleet)
+    label = pc.index_in(daily["tg"], value_set=pa.array(fleet.tgs, pa.string()))
+    feeder, org = feeder.take(label), org.take(label)
     n = daily.num_rows
     stamps = pa.array([run_at] * n, TIMESTAMP)
     stored = daily.append_column("feeder", feeder).append_column("org", org).append_column("run_at", stamps)
@@ -627,6 +634,7 @@ def line_loss_report(
 ) -> LineLossReport:
     """Monthly line loss per 台区, feeder and organisation (every level of the tree: company, county,
     station), and sold vs purchased per feeder and organisation, for the 台区 in ``principal``'s scope.
+    Line loss covers the public 台区 (公变) only; sold vs purchased counts a 专变 customer's energy as sold.
 
     Roll-ups cover the in-scope 台区 only (``tg_total`` says how many); organisation rows are given for the
     organisations in scope. Energies come from the freezes of the month's first day to the next month's first

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 
 from gridcare.acquisition import events
 from gridcare.archives import queries
-from gridcare.archives.models import CustomerClass, Feeder
+from gridcare.archives.models import AreaKind, CustomerClass, Feeder
 from gridcare.archives.queries import ArchiveFilter, NotFound
 from gridcare.mdm import results
 from gridcare.security.masking import mask_address, mask_id_number, mask_phone
@@ -41,11 +41,23 @@ def _latest_loss(page: PageCtx) -> tuple[str | None, dict[str, dict[str, Any]]]:
 
 @router.get("/areas", response_class=HTMLResponse)
 def area_list(
-    page: ReadPage, q: SearchQ = None, p: Annotated[int, Query(alias="page", ge=1, le=1_000_000)] = 1
+    page: ReadPage,
+    q: SearchQ = None,
+    kind: Annotated[str | None, Query(max_length=16)] = None,
+    p: Annotated[int, Query(alias="page", ge=1, le=1_000_000)] = 1,
 ) -> HTMLResponse:
-    """台区 in scope, searchable by code or name, with customers and the latest line loss."""
+    """台区 in scope, searchable by code or name, filtered by kind (公变 / 专变), with customers and the
+    latest line loss (public 台区 only: a 专变 has none)."""
+    try:
+        area_kind = AreaKind(kind) if kind else None
+    except ValueError:
+        area_kind = None
     found = queries.list_transformer_areas(
-        page.session, page.principal, ArchiveFilter(q=q or None), page=p, page_size=PAGE_SIZE
+        page.session,
+        page.principal,
+        ArchiveFilter(q=q or None, area_kind=area_kind),
+        page=p,
+        page_size=PAGE_SIZE,
     )
     counts = reads.area_customer_counts(page.session, [a.id for a in found.items])
     names = reads.org_names(page.session, {a.org_id for a in found.items})
@@ -57,6 +69,8 @@ def area_list(
         counts=counts,
         names=names,
         q=q or "",
+        kind=area_kind.value if area_kind else "",
+        kinds=[k.value for k in AreaKind],
         loss_day=loss_day,
         losses=losses,
     )
@@ -68,7 +82,8 @@ def area_detail(
     code: Annotated[str, Path(max_length=32)],
     p: Annotated[int, Query(alias="page", ge=1, le=1_000_000)] = 1,
 ) -> HTMLResponse:
-    """One 台区: capacity, feeder, supply meter, line loss of the latest computed day, its customers."""
+    """One 台区: capacity, feeder, supply meter, line loss of the latest computed day, its customers. A 专变
+    has no 台区 line loss: the page says so instead of showing a chart."""
     session, settings = page.session, page.request.app.state.settings
     try:
         area = queries.get_transformer_area(session, page.principal, code)
@@ -77,7 +92,8 @@ def area_detail(
     customers = queries.list_customers(
         session, page.principal, ArchiveFilter(transformer_area_id=area.id), page=p, page_size=PAGE_SIZE
     )
-    day = dashboard.latest_line_loss_day(settings, today_beijing())
+    dedicated = area.kind == AreaKind.DEDICATED
+    day = None if dedicated else dashboard.latest_line_loss_day(settings, today_beijing())
     detail = results.tg_detail(session, settings, page.principal, code, day, 30) if day else None
     chart = None
     if detail and detail["curve"]:
@@ -101,6 +117,7 @@ def area_detail(
         loss=detail["line_loss"] if detail else None,
         loss_chart=chart,
         statuses=results.STATUS_LABELS,
+        dedicated=dedicated,
     )
 
 

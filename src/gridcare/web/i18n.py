@@ -115,6 +115,18 @@ LABELS: dict[str, tuple[str, str]] = {
     ),
     "area_customers": ("台区客户", "Customers of the area"),
     "no_areas": ("没有符合条件的台区。", "No transformer area matches."),
+    "area_kind": ("类型", "Type"),
+    "not_applicable": ("不适用", "Not applicable"),
+    "area_loss_not_applicable": (
+        "专变不适用台区线损",
+        "Transformer-area line loss does not apply to a dedicated transformer",
+    ),
+    "area_loss_not_applicable_hint": (
+        "专变为客户自有变压器，无台区总表；其损耗为向该客户计收的变损，线路购售电量中按售电量计。",
+        "A dedicated transformer belongs to one customer and has no supply meter: its losses are the "
+        "transformer loss billed to that customer, and the feeder's sold vs purchased counts its energy "
+        "as sold.",
+    ),
     # customers
     "customer_list": ("客户列表", "Customers"),
     "customer_search": ("户号、户名或表地址", "Customer no., name or meter address"),
@@ -323,6 +335,9 @@ ENUM_LABELS: dict[str, tuple[str, str]] = {
     "plc": ("载波", "PLC"),
     "billing": ("计费", "Billing"),
     "supply": ("台区总表", "Supply"),
+    # 台区 kinds
+    "public": ("公变", "Public"),
+    "dedicated": ("专变", "Dedicated"),
     # collection failure reasons
     "terminal_offline": ("终端离线", "Terminal offline"),
     "no_reply": ("终端无应答", "No reply"),

@@ -43,8 +43,15 @@ def _message(request: Request, status: int, text: str) -> HTMLResponse:
 
 
 def _principal(request: Request) -> Principal | None:
+    """The principal when it may read data; else None (a refusal is audited, as on every console page)."""
     principal: Principal | None = getattr(request.state, "principal", None)
-    if principal is None or not principal.can(Permission.READ_DATA):
+    if principal is None:
+        return None
+    if not principal.can(Permission.READ_DATA):
+        from gridcare.web.console import _audit_denied
+
+        with request.app.state.database.sessions() as session:
+            _audit_denied(session, principal, request, Permission.READ_DATA.value)
         return None
     return principal
 
@@ -183,6 +190,8 @@ def tg_page(
             detail = results.tg_detail(session, request.app.state.settings, principal, code, the_day, days)
         except NotFound:
             return _message(request, 404, f"未找到台区 {code} — transformer area not found.")
+        except results.LineLossNotApplicable as exc:
+            return _message(request, 422, exc.reason)
     chart = {
         "kind": "curve",
         "labels": [p["day"].isoformat() for p in detail["curve"]],

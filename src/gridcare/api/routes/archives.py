@@ -17,7 +17,7 @@ from gridcare.api.schemas import (
     TransformerAreaOut,
 )
 from gridcare.archives import queries
-from gridcare.archives.models import Customer, CustomerClass
+from gridcare.archives.models import AreaKind, Customer, CustomerClass
 from gridcare.security.masking import mask_address, mask_id_number, mask_phone
 
 router = APIRouter(tags=["archives"])
@@ -127,8 +127,9 @@ def transformer_areas(
     page_size: PageSize = 50,
     org_id: OrgId = None,
     q: Search = None,
+    kind: Annotated[AreaKind | None, Query(description="台区类型: public 公变 / dedicated 专变")] = None,
 ) -> PageOut[TransformerAreaOut]:
-    flt = queries.ArchiveFilter(org_id=org_id, q=q)
+    flt = queries.ArchiveFilter(org_id=org_id, q=q, area_kind=kind)
     try:
         result = queries.list_transformer_areas(session, principal, flt, page, page_size)
     except queries.NotFound as exc:

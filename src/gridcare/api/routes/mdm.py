@@ -308,9 +308,12 @@ def transformer_area_line_loss(
 ) -> TgDetailOut:
     """A 台区's daily supply curve over ``days`` ending on ``day``, its meters' energies on ``day`` and, when
     a day of the window is not qualified, the loss-cause hints (missing collection, meter stopped, transformer
-    relation error, suspected theft)."""
+    relation error, suspected theft). A 专变 (dedicated transformer) has no 台区 line loss: 422 naming
+    ``code``."""
     try:
         body = results.tg_detail(session, settings, principal, code, _day(day), days)
+    except results.LineLossNotApplicable as exc:
+        raise HTTPException(status_code=422, detail=f"code: {exc.reason}") from exc
     except MdmInputError as exc:
         raise _bad(exc) from exc
     return TgDetailOut.model_validate(body)

@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gridcare.archives.addresses import multiplier_of
-from gridcare.archives.models import Customer, Meter, MeteringPoint, TransformerArea
+from gridcare.archives.models import AreaKind, Customer, Meter, MeteringPoint, TransformerArea
 from gridcare.archives.transfer.readers import UnreadableFile, parse_format, read_table
 from gridcare.archives.transfer.records import ATTRIBUTES, Record, select_records
 from gridcare.archives.transfer.report import WHOLE_FILE, ImportReport, RowError
@@ -202,6 +202,8 @@ def _apply(session: Session, spec: KindSpec, plan: list[_Planned], report: Impor
         if spec.kind is ArchiveKind.METERS:
             values["multiplier"] = multiplier_of(values["ct_ratio"], values["pt_ratio"])
         attrs = {attr: values[column] for column, attr in ATTRIBUTES[spec.kind].items()}
+        if spec.kind is ArchiveKind.TRANSFORMER_AREAS and isinstance(attrs["kind"], AreaKind):
+            attrs["kind"] = attrs["kind"].value  # a plain text column: store the value, not the member
         attrs.update(p.ids)
         if p.record is None:
             session.add(model(**attrs))

@@ -77,6 +77,7 @@ ATTRIBUTES: dict[ArchiveKind, dict[str, str]] = {
         "name": "name",
         "capacity_kva": "capacity_kva",
         "address": "address",
+        "kind": "kind",
     },
     ArchiveKind.METERING_POINTS: {
         "metering_point_code": "code",

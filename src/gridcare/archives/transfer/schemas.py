@@ -8,13 +8,14 @@ never by database ids, so a file moves between installations.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum, StrEnum
 
 from gridcare.archives.addresses import check_area_code, check_meter_address, ratio_value
 from gridcare.archives.models import (
+    AreaKind,
     CustomerClass,
     CustomerStatus,
     MeterStatus,
@@ -75,7 +76,8 @@ class ColumnSpec:
     """One column of a kind's file.
 
     ``default`` is the value stored when an optional cell is empty (and on insert when the column is left
-    out of the file). ``check`` validates a text value and raises ValueError with the reason.
+    out of the file). ``check`` validates a text value and raises ValueError with the reason. ``aliases``
+    are other spellings an enum cell may use (e.g. "专变" for ``dedicated``), mapped to the enum's values.
     """
 
     name: str
@@ -90,6 +92,7 @@ class ColumnSpec:
     default: object = None
     check: Callable[[str], object] | None = None
     personal: bool = False
+    aliases: Mapping[str, str] = field(default_factory=dict, hash=False)
 
 
 _EMPTY = object()
@@ -120,9 +123,16 @@ def text(
 
 
 def enum(
-    name: str, label: str, cls: type[Enum], required: bool = False, default: object = None
+    name: str,
+    label: str,
+    cls: type[Enum],
+    required: bool = False,
+    default: object = None,
+    aliases: Mapping[str, str] | None = None,
 ) -> ColumnSpec:
-    return ColumnSpec(name, CellType.ENUM, label, required, enum=cls, default=default)
+    return ColumnSpec(
+        name, CellType.ENUM, label, required, enum=cls, default=default, aliases=dict(aliases or {})
+    )
 
 
 def day(name: str, label: str, required: bool = False) -> ColumnSpec:
@@ -215,6 +225,13 @@ TRANSFORMER_AREAS = KindSpec(
             "capacity_kva", CellType.INTEGER, "配变容量 [kVA]", required=True, minimum=1, maximum=2**31 - 1
         ),
         text("address", "台区地址", 200),
+        enum(
+            "kind",
+            "台区类型 (public 公变 / dedicated 专变)",
+            AreaKind,
+            default=AreaKind.PUBLIC,
+            aliases={"公变": AreaKind.PUBLIC.value, "专变": AreaKind.DEDICATED.value},
+        ),
     ),
 )
 

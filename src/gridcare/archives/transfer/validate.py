@@ -155,10 +155,11 @@ def _check_range(col: ColumnSpec, value: int | Decimal) -> None:
 def _parse_enum(col: ColumnSpec, raw: object) -> object:
     assert col.enum is not None
     written = _as_text(raw)
+    value = col.aliases.get(written, written)
     for member in col.enum:
-        if member.value == written:
+        if member.value == value:
             return member
-    allowed = ", ".join(str(m.value) for m in col.enum)
+    allowed = ", ".join([*(str(m.value) for m in col.enum), *col.aliases])
     raise CellError(f"unknown value {written!r}; expected one of: {allowed}")
 
 
