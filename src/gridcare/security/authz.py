@@ -14,7 +14,7 @@ class PermissionDenied(PermissionError):
     """The principal lacks the permission (function group) the action needs."""
 
     def __init__(self, permission: str, message: str | None = None) -> None:
-        super().__init__(message or f"permission {permission!r} required")
+        super().__init__(message or f"permission {str(permission)!r} required")  # the value, not the enum
         self.permission = permission
 
 

@@ -10,6 +10,8 @@ One pure ASGI middleware does, per request:
    console form post, must echo the ``gridcare_csrf`` cookie in the ``X-CSRF-Token`` header or the
    ``csrf_token`` form field;
 4. console guard: console pages redirect to /login when not logged in (or when the password must change);
+   the customer self-service pages (/my) to /my/login, their JSON (/my/api/) answers 401; a customer
+   session opening the console's home page is sent to its own pages (/my);
 5. security headers on every response (CSP, nosniff, frame-ancestors, Referrer-Policy, HSTS under TLS).
 """
 
@@ -53,8 +55,12 @@ MAX_FORM_BYTES = 64 * 1024
 
 API_PREFIX = "/api/"
 DOCS_PATHS = ("/api/v1/docs", "/api/v1/openapi.json")
-CONSOLE_OPEN_PATHS = ("/login", "/logout", "/static/", "/favicon.ico")
-"""Console paths reachable without a session (the login pages handle their own state)."""
+CONSOLE_OPEN_PATHS = ("/login", "/logout", "/static/", "/favicon.ico", "/lang/", "/my/login", "/my/logout")
+"""Console paths reachable without a session (the login pages handle their own state; the language switch
+only sets a cookie and goes back to a page of this site)."""
+MY_PREFIX = "/my"
+"""The customer self-service pages (:mod:`gridcare.web.my`)."""
+MY_FORMS = ("/my/login", "/my/logout")
 CONSOLE_PAGE_PERMISSIONS: dict[str, str] = {"/": Permission.READ_DATA}
 """Console pages that need a permission; pages not listed need only a login."""
 
@@ -201,7 +207,7 @@ class SecurityMiddleware:
             state["principal"] = principal
             state["auth_via"] = "bearer" if bearer else "cookie"
 
-        console_form = not is_api and path.startswith(("/login", "/logout"))
+        console_form = not is_api and path.startswith(("/login", "/logout", *MY_FORMS))
         if method not in SAFE_METHODS and ((cookie_token and not bearer) or console_form):
             receive, ok = await self._check_csrf(headers, receive, csrf_cookie)
             if not ok:
@@ -215,14 +221,28 @@ class SecurityMiddleware:
                 return
 
         if not is_api and not path.startswith(CONSOLE_OPEN_PATHS):
+            is_my = path == MY_PREFIX or path.startswith(MY_PREFIX + "/")
+            customer = principal is not None and principal.customer_no is not None
+            if principal is None and path.startswith(MY_PREFIX + "/api/"):
+                await _send_simple(
+                    send, 401, _json("not logged in 未登录"), "application/json", security_headers
+                )
+                return
             if principal is None or principal.pending:
+                login = "/my/login" if is_my or customer else "/login"
                 if principal is None:
-                    target = "/login"
+                    target = login
                 else:
-                    target = "/login/password" if "change_password" in principal.pending else "/login/totp"
-                location = f"{target}?next={quote(path)}" if principal is None and path != "/" else target
+                    target = f"{login}/password" if "change_password" in principal.pending else "/login/totp"
+                home = path in ("/", MY_PREFIX)
+                location = f"{target}?next={quote(path)}" if principal is None and not home else target
                 await _send_simple(
                     send, 303, b"", "text/plain", [*security_headers, (b"location", location.encode())]
+                )
+                return
+            if customer and path == "/":
+                await _send_simple(
+                    send, 303, b"", "text/plain", [*security_headers, (b"location", MY_PREFIX.encode())]
                 )
                 return
             needed = CONSOLE_PAGE_PERMISSIONS.get(path)

@@ -104,6 +104,14 @@
       o.xAxis = { type: "category", data: shortDates(data.dates) };
       o.series[0] = { name: label, type: "bar", data: data.kwh, barMaxWidth: 18 };
       return o;
+    },
+    /* a customer's monthly consumption [kWh] (self-service usage page) */
+    monthly: function (data, label) {
+      if (!data.months_with_data) return null;
+      var o = base(label, "kWh");
+      o.xAxis = { type: "category", data: data.months };
+      o.series[0] = { name: label, type: "bar", data: data.kwh, barMaxWidth: 32 };
+      return o;
     }
   };
 
