@@ -86,7 +86,8 @@ def console_page(permission: Permission = Permission.READ_DATA) -> Callable[...,
             raise ConsoleError(403, "forbidden", "forbidden_hint")
         if not principal.can(permission):
             _audit_denied(session, principal, request, permission.value)
-            raise ConsoleError(403, "forbidden", "forbidden_hint", f"needs {permission.value}")
+            hint = "forbidden_customer_hint" if principal.customer_no else "forbidden_hint"
+            raise ConsoleError(403, "forbidden", hint, f"needs {permission.value}")
         ui = build_ui(request, session)
         if request.query_params.get("org_id") and ui.org is None:
             raise not_found(f"organisation {request.query_params.get('org_id')}")

@@ -296,6 +296,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "action_prefix": ("操作前缀 (如 auth.)", "Action prefix (e.g. auth.)"),
     # errors
     "forbidden": ("无权访问此页面", "You have no permission for this page"),
+    "forbidden_customer_hint": (
+        "此页面供供电公司员工使用；您的用电、账单和缴费请在网上营业厅查看。",
+        "This page is for the supply company's staff; "
+        "your usage, bills and payments are in your self-service pages.",
+    ),
     "forbidden_hint": (
         "如需访问，请联系系统管理员分配角色。",
         "Ask your system administrator for a role that grants it.",
