@@ -9,6 +9,7 @@ PYTEST_ARGS ?=
 .PHONY: run test lint typecheck unit system-deps clean
 
 $(STAMP): pyproject.toml constraints.txt setup.py
+	@bash scripts/install-system-deps.sh build $(PYTHON)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'

@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
-# Install the Debian packages the test suite needs, when they are missing and we can (root or sudo):
-# PostgreSQL 15 server (integration tests), Chromium (browser tests), Noto CJK fonts (Chinese pages).
+# Install the Debian packages gridcare needs, when they are missing and we can (root or sudo).
+#   install-system-deps.sh build [PYTHON]  a C compiler and the Python headers (the native DL/T 645 decoder)
+#   install-system-deps.sh [test]          PostgreSQL 15 server (integration tests), Chromium (browser
+#                                          tests), Noto CJK fonts (Chinese pages)
 set -euo pipefail
 
 missing=()
-ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null 2>&1 || missing+=(postgresql)
-command -v chromium >/dev/null 2>&1 || missing+=(chromium)
-fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || missing+=(fonts-noto-cjk fontconfig)
+if [ "${1:-test}" = build ]; then
+  python="${2:-python3}"
+  command -v cc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
+  "$python" -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
+    || missing+=(python3-dev)
+else
+  ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null 2>&1 || missing+=(postgresql)
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || missing+=(fonts-noto-cjk fontconfig)
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "system packages: all present"
