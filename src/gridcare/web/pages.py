@@ -78,11 +78,26 @@ def mount(app: FastAPI) -> None:
     """Attach the console pages, their page-data API, the customer self-service pages (:mod:`.my`) and the
     static assets to ``app``."""
     from gridcare.api.app import API_PREFIX
-    from gridcare.web import admin_pages, archive_pages, console, console_api, home, my, ops_pages
+    from gridcare.web import (
+        admin_pages,
+        archive_pages,
+        billing_pages,
+        console,
+        console_api,
+        home,
+        my,
+        ops_pages,
+    )
 
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     console.install(app)
     app.include_router(console_api.router, prefix=API_PREFIX)
-    for router in (home.router, archive_pages.router, ops_pages.router, admin_pages.router):
+    for router in (
+        home.router,
+        archive_pages.router,
+        ops_pages.router,
+        billing_pages.router,
+        admin_pages.router,
+    ):
         app.include_router(router)
     my.mount(app)  # the customer self-service pages (/my)
