@@ -4,7 +4,8 @@
   with who, when (``recorded_at``), the business date it took effect (``effective_on``) and why. Rows are
   only ever added.
 * ``meter_replacements`` (换表): the old meter's final and the new meter's initial register readings at the
-  instant of the change, the metering point closed and the one opened, and both multipliers, so energy
+  instant of the change, the metering point closed and the one opened (or, for a feeder head meter, the
+  ``feeder_meters`` row closed and the one opened, migration ``0010``), and both multipliers, so energy
   across the change can be computed continuously (:func:`gridcare.mdm.meter_change.meter_change_energy`).
 * ``meter_multiplier_changes``: CT/PT ratio changes with the date from which they apply (00:00 Beijing time
   of ``effective_from``); energy before that date uses the old multiplier.
@@ -63,20 +64,37 @@ class MeterAssetEvent(Base):
     detail: Mapped[str] = mapped_column(Text, default="{}", doc="JSON: readings, ratios, point codes ...")
 
 
+REPLACEMENT_ON_ONE_KIND = (
+    "(old_point_id IS NOT NULL AND new_point_id IS NOT NULL"
+    " AND old_feeder_meter_id IS NULL AND new_feeder_meter_id IS NULL)"
+    " OR (old_point_id IS NULL AND new_point_id IS NULL"
+    " AND old_feeder_meter_id IS NOT NULL AND new_feeder_meter_id IS NOT NULL)"
+)
+"""A replacement is on a metering point (both point ids) or on a feeder head (both feeder_meters ids)."""
+
+
 class MeterReplacement(Base):
-    """换表: the old meter removed and the new one installed on the same metering point at ``replaced_at``."""
+    """换表: the old meter removed and the new one installed at ``replaced_at`` on the same metering point
+    (``old_point_id`` / ``new_point_id``; ``point_code`` its code) or, for a feeder head meter (线路关口表),
+    at the head of the same feeder (``old_feeder_meter_id`` / ``new_feeder_meter_id``, the ``feeder_meters``
+    rows closed and opened; ``point_code`` then holds the feeder's code). Exactly one kind is set."""
 
     __tablename__ = "meter_replacements"
     __table_args__ = (
         CheckConstraint("old_final_kwh >= 0 AND new_initial_kwh >= 0", name="readings_not_negative"),
         CheckConstraint("old_multiplier > 0 AND new_multiplier > 0", name="multipliers_positive"),
         CheckConstraint("old_meter_id <> new_meter_id", name="different_meters"),
+        CheckConstraint(REPLACEMENT_ON_ONE_KIND, name="point_or_feeder_meter"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    point_code: Mapped[str] = mapped_column(String(32), index=True)
-    old_point_id: Mapped[int] = mapped_column(ForeignKey("metering_points.id"))
-    new_point_id: Mapped[int] = mapped_column(ForeignKey("metering_points.id"), unique=True)
+    point_code: Mapped[str] = mapped_column(
+        String(32), index=True, doc="the metering point's code, or the feeder's code for a head meter"
+    )
+    old_point_id: Mapped[int | None] = mapped_column(ForeignKey("metering_points.id"))
+    new_point_id: Mapped[int | None] = mapped_column(ForeignKey("metering_points.id"), unique=True)
+    old_feeder_meter_id: Mapped[int | None] = mapped_column(ForeignKey("feeder_meters.id"))
+    new_feeder_meter_id: Mapped[int | None] = mapped_column(ForeignKey("feeder_meters.id"), unique=True)
     old_meter_id: Mapped[int] = mapped_column(ForeignKey("meters.id"), index=True)
     new_meter_id: Mapped[int] = mapped_column(ForeignKey("meters.id"), index=True)
     replaced_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

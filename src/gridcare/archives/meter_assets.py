@@ -24,8 +24,13 @@ from sqlalchemy.orm import Session
 
 from gridcare.archives import queries
 from gridcare.archives.addresses import multiplier_of
-from gridcare.archives.asset_models import MeterAssetEvent, MeterMultiplierChange, MeterReplacement
-from gridcare.archives.models import Meter, MeteringPoint, MeterStatus, Organisation
+from gridcare.archives.asset_models import (
+    FeederMeter,
+    MeterAssetEvent,
+    MeterMultiplierChange,
+    MeterReplacement,
+)
+from gridcare.archives.models import Feeder, Meter, MeteringPoint, MeterStatus, Organisation
 from gridcare.archives.scope import scoped, subtree
 from gridcare.mdm.assets import (
     INSTALLED,
@@ -118,6 +123,19 @@ def _current_points(session: Session, meter_id: int) -> list[MeteringPoint]:
     )
 
 
+def _current_feeder_rows(session: Session, meter_id: int) -> list[tuple[FeederMeter, str]]:
+    """The meter's open ``feeder_meters`` rows (线路关口表) with their feeder's code."""
+    return [
+        (row, code)
+        for row, code in session.execute(
+            select(FeederMeter, Feeder.code)
+            .join(Feeder, Feeder.id == FeederMeter.feeder_id)
+            .where(FeederMeter.meter_id == meter_id, FeederMeter.valid_to.is_(None))
+            .order_by(Feeder.code, FeederMeter.id)
+        )
+    ]
+
+
 def _status(meter: Meter) -> str:
     return meter.status.value if isinstance(meter.status, MeterStatus) else str(meter.status)
 
@@ -135,9 +153,11 @@ def transition_meter(
 ) -> MeterAssetEvent:
     """Move a meter to ``to_status`` (see :data:`gridcare.mdm.assets.TRANSITIONS`) on ``effective_on``.
 
-    installed: the meter must already be on a current metering point (a meter is put on a point by the
-    archive import or by a replacement); removed: its current metering points are closed on
-    ``effective_on`` (which must be after each point's start). Returns the event (caller commits).
+    installed: the meter must already be on a current metering point or feeder head row (a meter is put
+    there by the archive import or by a replacement); removed: its current metering points and its current
+    ``feeder_meters`` rows (线路关口表) are closed on ``effective_on`` (which must be after each one's start),
+    so the master station no longer expects its readings and sold vs purchased stops using it. Returns the
+    event (caller commits).
     """
     require(principal, Permission.EDIT_ARCHIVES)
     _address(address, "meter")
@@ -148,8 +168,9 @@ def transition_meter(
     current = _status(meter)
     check_transition(address, current, to_status)
     points = _current_points(session, meter.id)
+    heads = _current_feeder_rows(session, meter.id)
     if to_status == INSTALLED:
-        if not points:
+        if not points and not heads:
             raise MdmInputError(
                 f"to_status: meter {address} is on no current metering point; install it with a replacement "
                 "(gridcare meter replace) or import its metering point first"
@@ -162,10 +183,22 @@ def transition_meter(
                     f"effective_on: metering point {p.code} of meter {address} starts on {p.valid_from}; "
                     f"it can be closed only after that, not on {effective_on}"
                 )
+        for row, feeder in heads:
+            if effective_on <= row.valid_from:
+                raise MdmInputError(
+                    f"effective_on: meter {address} is the head meter of feeder {feeder} from "
+                    f"{row.valid_from}; it can be closed only after that, not on {effective_on}"
+                )
         for p in points:
             p.valid_to = effective_on
+        for row, _ in heads:
+            row.valid_to = effective_on
     meter.status = MeterStatus(to_status)
-    detail = {"closed_points": [p.code for p in points]} if to_status == REMOVED else {}
+    detail: dict[str, Any] = {}
+    if to_status == REMOVED:
+        detail["closed_points"] = [p.code for p in points]
+        if heads:
+            detail["closed_feeder_rows"] = [code for _, code in heads]
     event = _event(
         session,
         meter,
@@ -188,6 +221,9 @@ def transition_meter(
             "to": to_status,
             "effective_on": effective_on.isoformat(),
             "reason": why[:200],
+            **(
+                {"closed_feeder_rows": detail["closed_feeder_rows"]} if "closed_feeder_rows" in detail else {}
+            ),
         },
         now=stamp,
     )
@@ -263,6 +299,11 @@ def replace_meter(
     old meter up to the change day and the new one from it; the readings are kept in
     ``meter_replacements`` and line loss takes the change day's energy from them
     (old final - old start) x old multiplier + (new end - new initial) x new multiplier.
+
+    A feeder head meter (线路关口表, on a current ``feeder_meters`` row and no metering point) is replaced
+    the same way on its row: the row is closed on the change day and a row opened for the new meter from
+    that day (same feeder, terminal and Pn); the replacement refers to both rows and its ``point_code`` is
+    the feeder's code. Sold vs purchased then counts the change day from the readings as for any meter.
     """
     require(principal, Permission.EDIT_ARCHIVES)
     _address(old_address, "meter")
@@ -293,8 +334,18 @@ def replace_meter(
             f"new_meter: meter {new_address} is {_status(new)}, a replacement installs a meter from stock"
         )
     points = _current_points(session, old.id)
+    heads = _current_feeder_rows(session, old.id)
+    if points and heads:
+        raise MdmInputError(
+            f"meter: {old_address} is on metering point {points[0].code} and at the head of feeder "
+            f"{heads[0][1]}; a replacement must be on one place only"
+        )
+    if heads:
+        return _replace_head(
+            session, principal, old, new, heads, at=at, final=final, initial=initial, why=why, stamp=stamp
+        )
     if not points:
-        raise MdmInputError(f"meter: {old_address} is on no current metering point")
+        raise MdmInputError(f"meter: {old_address} is on no current metering point or feeder head")
     if len(points) > 1:
         codes = ", ".join(p.code for p in points)
         raise MdmInputError(f"meter: {old_address} is on several current metering points ({codes})")
@@ -366,6 +417,92 @@ def replace_meter(
     audit.record(session, principal, "meter.replace", f"meter {old_address}", detail=audited, now=stamp)
     session.flush()
     return row
+
+
+def _replace_head(
+    session: Session,
+    principal: Principal,
+    old: Meter,
+    new: Meter,
+    heads: list[tuple[FeederMeter, str]],
+    *,
+    at: datetime,
+    final: Decimal,
+    initial: Decimal,
+    why: str,
+    stamp: datetime,
+) -> MeterReplacement:
+    """换表 of a feeder head meter on its ``feeder_meters`` row (input checked by :func:`replace_meter`)."""
+    change_day = at.date()
+    if len(heads) > 1:
+        feeders = ", ".join(code for _, code in heads)
+        raise MdmInputError(f"meter: {old.address} is the head meter of several feeders ({feeders})")
+    row, feeder = heads[0]
+    if change_day <= row.valid_from:
+        raise MdmInputError(
+            f"replaced_at: meter {old.address} is the head meter of feeder {feeder} from {row.valid_from}; "
+            f"a replacement must be on a later day, not {change_day}"
+        )
+    clash = session.scalar(
+        select(FeederMeter.id).where(
+            FeederMeter.feeder_id == row.feeder_id,
+            FeederMeter.meter_id == new.id,
+            FeederMeter.valid_from == change_day,
+        )
+    )
+    if clash is not None:
+        raise MdmInputError(
+            f"replaced_at: feeder {feeder} already has meter {new.address} at its head from {change_day}"
+        )
+    row.valid_to = change_day
+    opened = FeederMeter(
+        feeder_id=row.feeder_id,
+        meter_id=new.id,
+        valid_from=change_day,
+        terminal_id=row.terminal_id,
+        point_number=row.point_number,
+    )
+    session.add(opened)
+    old.status = MeterStatus.REMOVED
+    new.status = MeterStatus.INSTALLED
+    new.install_date = change_day
+    new.org_id = old.org_id
+    session.flush()
+    replacement = MeterReplacement(
+        point_code=feeder,
+        old_feeder_meter_id=row.id,
+        new_feeder_meter_id=opened.id,
+        old_meter_id=old.id,
+        new_meter_id=new.id,
+        replaced_at=at,
+        old_final_kwh=final,
+        new_initial_kwh=initial,
+        old_multiplier=old.multiplier,
+        new_multiplier=new.multiplier,
+        who=principal.username[:64],
+        why=why,
+        recorded_at=stamp,
+    )
+    session.add(replacement)
+    detail = {
+        "feeder": feeder,
+        "replaced_at": at.isoformat(),
+        "old_meter": old.address,
+        "new_meter": new.address,
+        "old_final_kwh": str(final),
+        "new_initial_kwh": str(initial),
+        "old_multiplier": old.multiplier,
+        "new_multiplier": new.multiplier,
+    }
+    who = principal.username
+    _event(session, old, "replacement", who, why, change_day, stamp, from_status=INSTALLED, to_status=REMOVED,
+           detail=detail)  # fmt: skip
+    _event(session, new, "replacement", who, why, change_day, stamp, from_status=STOCK, to_status=INSTALLED,
+           detail=detail)  # fmt: skip
+    audited = {**detail, "reason": why[:200]}
+    audit.record(session, principal, "meter.replace", f"meter {old.address}", detail=audited, now=stamp)
+    session.flush()
+    return replacement
 
 
 # --- multiplier ---------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from gridcare.cli.common import ConfigOption, DataDirOption, console, settings_from
+from gridcare.cli.common import ConfigOption, DataDirOption, console, fail, settings_from
 from gridcare.storage import migrate
 from gridcare.storage.db import make_engine
 
@@ -26,7 +26,10 @@ def downgrade(revision: str, data_dir: DataDirOption = None, config: ConfigOptio
     """Migrate the database down to REVISION ("base" removes every table)."""
     settings = settings_from(data_dir, config)
     engine = make_engine(settings.db_url)
-    migrate.downgrade(engine, revision)
+    try:
+        migrate.downgrade(engine, revision)
+    except migrate.DowngradeRefused as exc:
+        fail(f"revision: {exc}")
     console.print(f"database at revision [bold]{migrate.current_revision(engine) or 'base'}[/]")
 
 

@@ -13,6 +13,10 @@ from sqlalchemy import Engine
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
+class DowngradeRefused(RuntimeError):
+    """A downgrade would lose data the older schema cannot hold; nothing was changed."""
+
+
 def alembic_config(engine: Engine) -> Config:
     """An Alembic config bound to ``engine``'s URL (password kept, unlike str(url))."""
     cfg = Config()

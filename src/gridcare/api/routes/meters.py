@@ -222,7 +222,7 @@ def history(address: str, session: SessionDep, principal: CurrentPrincipal) -> l
 @router.post("/{address}/transitions", status_code=201)
 def transition(address: str, body: TransitionIn, session: SessionDep, principal: Editor) -> EventOut:
     """A lifecycle step (stock -> installed -> removed -> scrapped; removed -> stock; stock -> scrapped).
-    Removing closes the meter's metering points on ``effective_on``."""
+    Removing closes the meter's metering points and feeder head rows on ``effective_on``."""
     event = _run(
         session,
         lambda: meter_assets.transition_meter(
@@ -234,8 +234,9 @@ def transition(address: str, body: TransitionIn, session: SessionDep, principal:
 
 @router.post("/{address}/replacements", status_code=201)
 def replacement(address: str, body: ReplacementIn, session: SessionDep, principal: Editor) -> ReplacementOut:
-    """换表: ``address`` leaves its metering point at ``replaced_at`` with its final register; ``new_meter``
-    (from stock) takes the point over with its initial register."""
+    """换表: ``address`` leaves its metering point (or, a feeder head meter, its feeder head row) at
+    ``replaced_at`` with its final register; ``new_meter`` (from stock) takes it over with its initial
+    register."""
     row = _run(
         session,
         lambda: meter_assets.replace_meter(
