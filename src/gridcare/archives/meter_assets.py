@@ -377,46 +377,8 @@ def replace_meter(
         valid_from=change_day,
     )
     session.add(opened)
-    old.status = MeterStatus.REMOVED
-    new.status = MeterStatus.INSTALLED
-    new.install_date = change_day
-    new.org_id = old.org_id  # the new meter now runs where the old one did
-    session.flush()
-    row = MeterReplacement(
-        point_code=point.code,
-        old_point_id=point.id,
-        new_point_id=opened.id,
-        old_meter_id=old.id,
-        new_meter_id=new.id,
-        replaced_at=at,
-        old_final_kwh=final,
-        new_initial_kwh=initial,
-        old_multiplier=old.multiplier,
-        new_multiplier=new.multiplier,
-        who=principal.username[:64],
-        why=why,
-        recorded_at=stamp,
-    )
-    session.add(row)
-    detail = {
-        "point": point.code,
-        "replaced_at": at.isoformat(),
-        "old_meter": old_address,
-        "new_meter": new_address,
-        "old_final_kwh": str(final),
-        "new_initial_kwh": str(initial),
-        "old_multiplier": old.multiplier,
-        "new_multiplier": new.multiplier,
-    }
-    who = principal.username
-    _event(session, old, "replacement", who, why, change_day, stamp, from_status=INSTALLED, to_status=REMOVED,
-           detail=detail)  # fmt: skip
-    _event(session, new, "replacement", who, why, change_day, stamp, from_status=STOCK, to_status=INSTALLED,
-           detail=detail)  # fmt: skip
-    audited = {**detail, "reason": why[:200]}
-    audit.record(session, principal, "meter.replace", f"meter {old_address}", detail=audited, now=stamp)
-    session.flush()
-    return row
+    change = _Change(old, new, at, final, initial, why, stamp)
+    return _record_replacement(session, principal, change, "point", point.code, point, opened)
 
 
 def _replace_head(
@@ -463,46 +425,76 @@ def _replace_head(
         point_number=row.point_number,
     )
     session.add(opened)
+    change = _Change(old, new, at, final, initial, why, stamp)
+    return _record_replacement(session, principal, change, "feeder", feeder, row, opened)
+
+
+@dataclass(frozen=True)
+class _Change:
+    """A replacement's checked input: the meters, when (Beijing time), the registers [register kWh], why."""
+
+    old: Meter
+    new: Meter
+    at: datetime
+    final: Decimal
+    initial: Decimal
+    why: str
+    stamp: datetime
+
+
+def _record_replacement(
+    session: Session,
+    principal: Principal,
+    change: _Change,
+    place: str,
+    code: str,
+    closed: MeteringPoint | FeederMeter,
+    opened: MeteringPoint | FeederMeter,
+) -> MeterReplacement:
+    """Hand the place over (statuses, install date, organisation) and record the replacement, both meters'
+    events and the audit record. ``place`` is "point" (metering points ``closed`` / ``opened``, ``code``
+    the point's) or "feeder" (``feeder_meters`` rows, ``code`` the feeder's)."""
+    old, new, day = change.old, change.new, change.at.date()
     old.status = MeterStatus.REMOVED
     new.status = MeterStatus.INSTALLED
-    new.install_date = change_day
-    new.org_id = old.org_id
+    new.install_date = day
+    new.org_id = old.org_id  # the new meter now runs where the old one did
     session.flush()
-    replacement = MeterReplacement(
-        point_code=feeder,
-        old_feeder_meter_id=row.id,
-        new_feeder_meter_id=opened.id,
+    column = "point_id" if place == "point" else "feeder_meter_id"
+    row = MeterReplacement(
+        point_code=code,
+        **{f"old_{column}": closed.id, f"new_{column}": opened.id},
         old_meter_id=old.id,
         new_meter_id=new.id,
-        replaced_at=at,
-        old_final_kwh=final,
-        new_initial_kwh=initial,
+        replaced_at=change.at,
+        old_final_kwh=change.final,
+        new_initial_kwh=change.initial,
         old_multiplier=old.multiplier,
         new_multiplier=new.multiplier,
         who=principal.username[:64],
-        why=why,
-        recorded_at=stamp,
+        why=change.why,
+        recorded_at=change.stamp,
     )
-    session.add(replacement)
+    session.add(row)
     detail = {
-        "feeder": feeder,
-        "replaced_at": at.isoformat(),
+        place: code,
+        "replaced_at": change.at.isoformat(),
         "old_meter": old.address,
         "new_meter": new.address,
-        "old_final_kwh": str(final),
-        "new_initial_kwh": str(initial),
+        "old_final_kwh": str(change.final),
+        "new_initial_kwh": str(change.initial),
         "old_multiplier": old.multiplier,
         "new_multiplier": new.multiplier,
     }
-    who = principal.username
-    _event(session, old, "replacement", who, why, change_day, stamp, from_status=INSTALLED, to_status=REMOVED,
+    who, why, stamp = principal.username, change.why, change.stamp
+    _event(session, old, "replacement", who, why, day, stamp, from_status=INSTALLED, to_status=REMOVED,
            detail=detail)  # fmt: skip
-    _event(session, new, "replacement", who, why, change_day, stamp, from_status=STOCK, to_status=INSTALLED,
+    _event(session, new, "replacement", who, why, day, stamp, from_status=STOCK, to_status=INSTALLED,
            detail=detail)  # fmt: skip
     audited = {**detail, "reason": why[:200]}
     audit.record(session, principal, "meter.replace", f"meter {old.address}", detail=audited, now=stamp)
     session.flush()
-    return replacement
+    return row
 
 
 # --- multiplier ---------------------------------------------------------------------------------------

@@ -12,9 +12,11 @@ reload does not act twice. A refusal changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -244,6 +246,21 @@ def _bill_or_404(page: PageCtx, bill_id: int) -> Bill:
         raise not_found(f"bill {bill_id}") from None
 
 
+def _bill_action(
+    page: PageCtx, bill_id: int, back: str, run: int | None, act: Callable[[], object], done: str
+) -> Response:
+    """Run ``act`` on a bill of the page's scope and go back with its outcome (a refusal changes nothing)."""
+    bill = _bill_or_404(page, bill_id)
+    target = _back(page, bill, back, run, bill.period)
+    try:
+        act()
+    except (BillingInputError, bill_service.BillStateError) as exc:
+        page.session.rollback()
+        return _redirect(target, **_refusal(exc))
+    page.session.commit()
+    return _redirect(target, done=f"{done}:{bill.bill_no}")
+
+
 @router.post("/billing/bills/{bill_id}/accept")
 def accept_bill(
     page: ReleasePage,
@@ -253,15 +270,8 @@ def accept_bill(
     run: Annotated[int | None, Form(ge=1, le=2**62)] = None,
 ) -> Response:
     """Accept a bill in review (复核意见 required): it becomes a draft (audited)."""
-    bill = _bill_or_404(page, bill_id)
-    target = _back(page, bill, back, run, bill.period)
-    try:
-        bill_service.accept(page.session, page.principal, bill_id, note.strip())
-    except (BillingInputError, bill_service.BillStateError) as exc:
-        page.session.rollback()
-        return _redirect(target, **_refusal(exc))
-    page.session.commit()
-    return _redirect(target, done=f"accepted:{bill.bill_no}")
+    act = partial(bill_service.accept, page.session, page.principal, bill_id, note.strip())
+    return _bill_action(page, bill_id, back, run, act, "accepted")
 
 
 @router.post("/billing/bills/{bill_id}/void")
@@ -273,15 +283,8 @@ def void_bill(
     run: Annotated[int | None, Form(ge=1, le=2**62)] = None,
 ) -> Response:
     """Void a draft or a bill in review (reason required; audited); the run's next pass recomputes it."""
-    bill = _bill_or_404(page, bill_id)
-    target = _back(page, bill, back, run, bill.period)
-    try:
-        bill_service.void(page.session, page.principal, bill_id, reason.strip())
-    except (BillingInputError, bill_service.BillStateError) as exc:
-        page.session.rollback()
-        return _redirect(target, **_refusal(exc))
-    page.session.commit()
-    return _redirect(target, done=f"voided:{bill.bill_no}")
+    act = partial(bill_service.void, page.session, page.principal, bill_id, reason.strip())
+    return _bill_action(page, bill_id, back, run, act, "voided")
 
 
 @router.post("/billing/runs/{run_id}/release")
