@@ -176,15 +176,20 @@ def totp_submit(request: Request, code: Annotated[str, Form(max_length=10)] = ""
     return RedirectResponse("/", status_code=303)
 
 
-@router.post("/logout")
-def logout(request: Request) -> Response:
-    """End the console session on the server and clear the cookie."""
+def end_session(request: Request, then: str) -> Response:
+    """End the request's session on the server, clear the cookie and go to ``then``."""
     runtime: SecurityRuntime = request.app.state.security
     principal: Principal | None = getattr(request.state, "principal", None)
     if principal is not None:
         with runtime.database.sessions() as session:
             login_service.logout(session, principal)
             session.commit()
-    response = RedirectResponse("/login", status_code=303)
+    response = RedirectResponse(then, status_code=303)
     response.headers.append("set-cookie", clear_session_cookie(runtime.settings))
     return response
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    """End the console session on the server and clear the cookie."""
+    return end_session(request, "/login")

@@ -15,10 +15,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from gridcare.security import login as login_service
-from gridcare.security.middleware import SecurityRuntime, clear_session_cookie, client_address, session_cookie
+from gridcare.security.middleware import SecurityRuntime, client_address, session_cookie
 from gridcare.security.models import SessionChannel
 from gridcare.security.principal import Principal
 from gridcare.security.sessions import CHANGE_PASSWORD
+from gridcare.web.login import end_session
 from gridcare.web.my.frame import MY, build_ui, render
 
 router = APIRouter(include_in_schema=False)
@@ -125,12 +126,4 @@ def password_submit(
 @router.post(f"{MY}/logout")
 def logout(request: Request) -> Response:
     """End the session on the server and clear the cookie."""
-    runtime: SecurityRuntime = request.app.state.security
-    principal: Principal | None = getattr(request.state, "principal", None)
-    if principal is not None:
-        with runtime.database.sessions() as session:
-            login_service.logout(session, principal)
-            session.commit()
-    response = RedirectResponse(f"{MY}/login", status_code=303)
-    response.headers.append("set-cookie", clear_session_cookie(runtime.settings))
-    return response
+    return end_session(request, f"{MY}/login")
