@@ -137,3 +137,40 @@ def test_layouts_it_cannot_decode_go_to_python() -> None:
     finally:
         codec._setup_native()
     assert repr(d.decode_frame(frame)) == expected
+
+
+def test_threads_decoding_at_once_get_what_python_gets() -> None:
+    """Threads share the native layout cache; a thread switch inside a Python time decoder (demand and
+    event records carry times) while another thread replaces the slot must not touch freed memory."""
+    import sys
+    import threading
+
+    identifiers = [f"0101{k:02X}00" for k in range(64)] + [f"0102{k:02X}00" for k in range(64)] + ["03300001"]
+    frames = []
+    for di in identifiers:
+        layout = _layouts(di)
+        if not layout:
+            continue
+        size = min(layout)
+        data = bytes([0x23, 0x01, 0x00, 0x00, 0x05, 0x12, 0x01, 0x24] * (size // 8 + 1))[:size]
+        frames.append(d.build_frame("201000000012", 0x91, bytes.fromhex(di)[::-1] + data))
+    expected = [_outcome(codec.decode_frame_py, raw) for raw in frames]
+    failures: list[str] = []
+
+    def work() -> None:
+        for _ in range(40):
+            for raw, want in zip(frames, expected, strict=True):
+                if _outcome(d.decode_frame, raw) != want:
+                    failures.append(raw.hex())
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert len(frames) > 100 and failures == []

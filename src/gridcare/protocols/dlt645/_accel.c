@@ -329,56 +329,66 @@ decode_items(const Layout *layout, const unsigned char *data, Py_ssize_t dlen)
     return values;
 }
 
-/* (identifier, data length) -> the identifier's text and the compiled layout, direct-mapped: a collection
- * round reads a handful of identifiers, so this saves building the text and finding the layout per
- * frame. A NULL layout means "decoded in Python" (no layout, or an item kind decoded there only). */
+static const char LAYOUT_CAPSULE[] = "gridcare.protocols.dlt645._accel.Layout";
+
+static void
+free_layout_capsule(PyObject *capsule)
+{
+    free_layout(PyCapsule_GetPointer(capsule, LAYOUT_CAPSULE));
+}
+
+/* (identifier, data length) -> (the identifier's text, the compiled layout in a capsule or None for
+ * "decoded in Python": no layout, or an item kind decoded there only), direct-mapped: a collection round
+ * reads a handful of identifiers, so this saves building the text and finding the layout per frame.
+ * Entries are tuples: a decoder holds a reference to the one it uses, so a thread replacing the slot
+ * meanwhile (while a Python time decoder runs) cannot free it under the other's feet. */
 #define SLOTS 256
 static struct {
     unsigned long long key; /* identifier bytes | its length << 32 | data length << 40; 0: empty */
-    PyObject *di;
-    Layout *layout;
+    PyObject *entry;        /* (di, capsule or None) */
 } slots[SLOTS];
 
-/* Sets *di and *layout (borrowed, valid until the next call) for the identifier of `payload` and a data
- * field of `dlen` bytes; -1 on a Python error. */
-static int
-find_layout(int control, const unsigned char *payload, Py_ssize_t di_len, Py_ssize_t dlen, PyObject **di,
-            const Layout **layout)
+/* A new reference to the (di, layout capsule or None) entry of the identifier of `payload` and a data
+ * field of `dlen` bytes, or NULL on a Python error. */
+static PyObject *
+find_layout(int control, const unsigned char *payload, Py_ssize_t di_len, Py_ssize_t dlen)
 {
     unsigned long long key = (unsigned long long)di_len << 32 | (unsigned long long)dlen << 40;
     for (Py_ssize_t j = 0; j < di_len; j++)
         key |= (unsigned long long)payload[j] << (8 * j);
     unsigned int slot = (unsigned int)((key * 0x9E3779B97F4A7C15ULL) >> 56) % SLOTS;
-    if (slots[slot].key != key) {
-        char text[8];
-        for (Py_ssize_t j = 0; j < di_len; j++) {
-            text[2 * j] = HEX_UPPER[payload[di_len - 1 - j] >> 4];
-            text[2 * j + 1] = HEX_UPPER[payload[di_len - 1 - j] & 0x0F];
-        }
-        PyObject *name = ascii_str(text, 2 * di_len);
-        if (name == NULL)
-            return -1;
-        PyObject *args[2] = {PyLong_FromLong(control), name};
-        PyObject *by_length = args[0] ? PyObject_Vectorcall(layout_miss, args, 2, NULL) : NULL;
-        Py_XDECREF(args[0]);
-        PyObject *length = by_length ? PyLong_FromSsize_t(dlen) : NULL;
-        PyObject *found = length && PyDict_Check(by_length) ? PyDict_GetItemWithError(by_length, length) : NULL;
-        int error = PyErr_Occurred() ? -1 : 0;
-        Layout *compiled = found && !error ? compile_layout(found, dlen, &error) : NULL;
-        Py_XDECREF(length);
-        Py_XDECREF(by_length);
-        if (error) {
-            Py_DECREF(name);
-            return -1;
-        }
-        Py_XSETREF(slots[slot].di, name);
-        free_layout(slots[slot].layout);
-        slots[slot].layout = compiled;
-        slots[slot].key = key;
+    if (slots[slot].key == key)
+        return Py_NewRef(slots[slot].entry);
+    char text[8];
+    for (Py_ssize_t j = 0; j < di_len; j++) {
+        text[2 * j] = HEX_UPPER[payload[di_len - 1 - j] >> 4];
+        text[2 * j + 1] = HEX_UPPER[payload[di_len - 1 - j] & 0x0F];
     }
-    *di = slots[slot].di;
-    *layout = slots[slot].layout;
-    return 0;
+    PyObject *name = ascii_str(text, 2 * di_len);
+    if (name == NULL)
+        return NULL;
+    PyObject *args[2] = {PyLong_FromLong(control), name};
+    PyObject *by_length = args[0] ? PyObject_Vectorcall(layout_miss, args, 2, NULL) : NULL;
+    Py_XDECREF(args[0]);
+    PyObject *length = by_length ? PyLong_FromSsize_t(dlen) : NULL;
+    PyObject *found = length && PyDict_Check(by_length) ? PyDict_GetItemWithError(by_length, length) : NULL;
+    int error = PyErr_Occurred() ? -1 : 0;
+    Layout *compiled = found && !error ? compile_layout(found, dlen, &error) : NULL;
+    Py_XDECREF(length);
+    Py_XDECREF(by_length);
+    PyObject *capsule = compiled ? PyCapsule_New(compiled, LAYOUT_CAPSULE, free_layout_capsule) : NULL;
+    if (compiled && capsule == NULL) {
+        free_layout(compiled);
+        error = -1;
+    }
+    PyObject *entry = error ? NULL : PyTuple_Pack(2, name, capsule ? capsule : Py_None);
+    Py_DECREF(name);
+    Py_XDECREF(capsule);
+    if (entry == NULL)
+        return NULL;
+    Py_XSETREF(slots[slot].entry, Py_NewRef(entry));
+    slots[slot].key = key;
+    return entry;
 }
 
 /* The frame, or Py_None when the Python decoder must decide, or NULL on a Python error. */
@@ -423,14 +433,18 @@ decode_fast(const unsigned char *buf, Py_ssize_t n, int allow_trailing)
     unsigned char *p = (unsigned char *)PyBytes_AS_STRING(payload);
     for (Py_ssize_t j = 0; j < length; j++)
         p[j] = (unsigned char)(buf[i + 10 + j] - 0x33);
-    PyObject *result = NULL, *values = NULL, *di;
-    const Layout *layout;
-    if (find_layout(control, p, di_len, length - di_len, &di, &layout) < 0)
+    PyObject *result = NULL, *values = NULL;
+    PyObject *entry = find_layout(control, p, di_len, length - di_len);
+    if (entry == NULL)
         goto done;
-    if (layout == NULL) {
+    PyObject *di = PyTuple_GET_ITEM(entry, 0), *capsule = PyTuple_GET_ITEM(entry, 1);
+    if (capsule == Py_None) {
         result = Py_NewRef(Py_None);
         goto done;
     }
+    const Layout *layout = PyCapsule_GetPointer(capsule, LAYOUT_CAPSULE);
+    if (layout == NULL)
+        goto done;
     values = decode_items(layout, p + di_len, length - di_len);
     if (values == NULL || values == Py_None) {
         result = values;
@@ -460,6 +474,7 @@ decode_fast(const unsigned char *buf, Py_ssize_t n, int allow_trailing)
     result = new_with_slots(frame_type, frame_offsets, fields, F_FIELDS);
 done:
     Py_XDECREF(values);
+    Py_XDECREF(entry);
     Py_DECREF(payload);
     return result;
 }
@@ -544,9 +559,7 @@ setup(PyObject *self, PyObject *args)
     Py_XSETREF(frame_type, (PyTypeObject *)Py_NewRef(ft));
     Py_XSETREF(create_decimal, Py_NewRef(make_decimal));
     for (int k = 0; k < SLOTS; k++) { /* layouts found by an earlier layout_miss */
-        Py_CLEAR(slots[k].di);
-        free_layout(slots[k].layout);
-        slots[k].layout = NULL;
+        Py_CLEAR(slots[k].entry);
         slots[k].key = 0;
     }
     Py_XSETREF(fallback, Py_NewRef(fb)); /* last: decode_frame runs once this is set */
