@@ -16,6 +16,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from gridcare.acquisition.station import StationSettings
+from gridcare.timeutil import now_beijing
+
 GRIDCARE = [sys.executable, "-m", "gridcare.cli"]
 
 
@@ -40,6 +43,7 @@ def _frontend(data: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
 @pytest.mark.slow
 def test_sigkill_loses_no_confirmed_reading(tmp_path: Path) -> None:
     data, ledger, port = tmp_path / "d", tmp_path / "ledger.jsonl", _free_port()
+    started = now_beijing().time()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     frontend = _frontend(data, port, tmp_path / "frontend.log")
     simulator = subprocess.Popen(
@@ -89,5 +93,12 @@ def test_sigkill_loses_no_confirmed_reading(tmp_path: Path) -> None:
     )
     lines = [json.loads(x) for x in ledger.read_text().splitlines()]
     assert confirmed_before_crash >= 2000
-    assert len({(x["meter"], x["di"], x["freeze_time"]) for x in lines}) == 20 * 61 * 4 * 5
+    # the meters hold 4 freezes (--days 3 and today's); today's is collected from 00:05 Beijing time
+    today_due = {
+        started >= StationSettings.collect_after,
+        now_beijing().time() >= StationSettings.collect_after,
+    }
+    freezes = {x["freeze_time"] for x in lines}
+    assert len(freezes) in {3 + due for due in today_due}, sorted(freezes)
+    assert len({(x["meter"], x["di"], x["freeze_time"]) for x in lines}) == 20 * 61 * len(freezes) * 5
     assert all(exported[(x["meter"], x["di"], x["freeze_time"])] == 1 for x in lines)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 
+from sqlalchemy import update
 from typer.testing import CliRunner
 
 from gridcare.acquisition import kpi
@@ -15,6 +16,7 @@ from gridcare.acquisition.models import (
     RegisterCollection,
     TerminalStatus,
 )
+from gridcare.archives.models import MeteringPoint
 from gridcare.cli import app
 from gridcare.config import Settings
 from gridcare.security.principal import SYSTEM, Principal
@@ -59,6 +61,27 @@ def test_rates_reasons_and_scope(database: Database) -> None:
         assert kpi.reason_counts(session, DAY, station_a) == {"no_reply": 1}
         trend = kpi.trend(session, DAY, SYSTEM, days=2)
         assert [(t["date"], t["collected"]) for t in trend] == [("2026-11-22", 0), ("2026-11-23", 2)]
+
+
+def test_a_point_counts_for_the_days_it_served(database: Database) -> None:
+    """A day's rate does not change when a point is closed later (换表, removal): point 1 closed the next
+    day still counts on DAY; closed on DAY (valid_to exclusive) it does not."""
+    with transaction(database.sessions) as session:
+        build_small_archive(session)
+        session.add_all([_outcome(1, True), _outcome(2, False, FailureReason.NO_REPLY), _outcome(3, True)])
+    with transaction(database.sessions) as session:
+        session.execute(
+            update(MeteringPoint).where(MeteringPoint.id == 1).values(valid_to=date(2026, 11, 24))
+        )
+    with database.sessions() as session:
+        overall = kpi.overall_rate(session, DAY, SYSTEM)
+        assert (overall.due, overall.collected) == (4, 2)
+    with transaction(database.sessions) as session:
+        session.execute(update(MeteringPoint).where(MeteringPoint.id == 1).values(valid_to=DAY))
+    with database.sessions() as session:
+        overall = kpi.overall_rate(session, DAY, SYSTEM)
+        assert (overall.due, overall.collected) == (3, 1)
+        assert kpi.overall_rate(session, date(2026, 11, 22), SYSTEM).due == 4
 
 
 def test_collectable_rate_leaves_out_offline_terminals() -> None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from gridcare.acquisition.models import (
@@ -61,6 +61,9 @@ class Rate:
 
 
 def _due(day: date, principal: Principal) -> Select[int, Any]:
+    """Metering points read through a terminal and in service on ``day`` (valid_from <= day < valid_to),
+    each with 1 when its freeze of ``day`` was collected: a point closed later still counts for the days
+    it served, so a day's rate does not change when the archive does."""
     ok = and_(
         PointCollection.metering_point_id == MeteringPoint.id,
         PointCollection.business_date == day,
@@ -72,8 +75,8 @@ def _due(day: date, principal: Principal) -> Select[int, Any]:
         .join(Terminal, Terminal.id == MeteringPoint.terminal_id)
         .outerjoin(PointCollection, ok)
         .where(
-            MeteringPoint.valid_to.is_(None),
             MeteringPoint.valid_from <= day,
+            or_(MeteringPoint.valid_to.is_(None), MeteringPoint.valid_to > day),  # in service that day
             scoped(TransformerArea.org_id, principal),
         )
     )
@@ -96,8 +99,8 @@ def _due_heads(day: date, principal: Principal) -> Select[int, Any]:
         .join(Terminal, Terminal.id == FeederMeter.terminal_id)
         .outerjoin(FeederMeterCollection, ok)
         .where(
-            FeederMeter.valid_to.is_(None),
             FeederMeter.valid_from <= day,
+            or_(FeederMeter.valid_to.is_(None), FeederMeter.valid_to > day),
             FeederMeter.point_number.is_not(None),
             scoped(Feeder.org_id, principal),
         )
